@@ -1,0 +1,252 @@
+// Lesson 01: a chat over HTTP/1.1 long polling.
+//
+// What this lesson adds
+// ---------------------
+// HTTP is request/response: the server can only speak when asked. To push news
+// to a browser anyway, the browser asks "anything after id N?" and the server
+// does not answer until there is something to say (or 25 s pass). The moment a
+// message is posted, every held request is answered, and each browser asks again
+// at once. That is long polling: the whole lesson is in get_messages(),
+// post_message() and wake_polls() below. The HTTP/1.1 parsing, the event loop and
+// the chat model live in common/, because every lesson shares them.
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/assets.h"
+#include "common/chat.h"
+#include "common/flags.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/net.h"
+
+namespace {
+
+// Wire format
+// -----------
+//   GET /messages                 → 200 {"messages":[latest 50],"missed":0}
+//   GET /messages?since=7         → 200 {"messages":[id 8, 9...],"missed":0}
+//                                   held until there is a message after 7
+//   GET /messages?since=7&wait=0  → answered at once, even when empty (short polling)
+//   POST /messages {"user":"ada","text":"hi"}
+//                                 → 201 {"id":8,"user":"ada","text":"hi","time":...}
+// "missed" counts messages after `since` that already fell out of the bounded
+// history: the client is told what it lost instead of silently skipping it.
+
+struct Options {
+  int64_t port = 8001;
+  int64_t history = 1000;
+  int64_t poll_timeout_ms = 25'000;
+  int64_t head_timeout_ms = 10'000;
+  bool trace = false;
+};
+
+constexpr size_t kLatest = 50;  // what a client gets before it has seen anything
+
+// Per-connection state
+// --------------------
+// The only state a long poll needs is the held request itself: which exchange is
+// waiting, for messages after which id, and the timer that ends the wait. It costs
+// the server one open socket and this small struct; no thread is parked on it.
+struct HeldPoll {
+  std::shared_ptr<http::Exchange> exchange;
+  uint64_t since;
+  loop::TimerId timeout;
+};
+
+class PollingChat {
+ public:
+  PollingChat(loop::Loop& loop, const Options& options)
+      : loop_(loop), options_(options), room_(static_cast<size_t>(options.history)) {}
+
+  void handle(const std::shared_ptr<http::Exchange>& ex);
+  void shutdown();
+
+ private:
+  void serve_asset(const std::shared_ptr<http::Exchange>& ex);
+  void get_messages(const std::shared_ptr<http::Exchange>& ex);
+  void post_message(const std::shared_ptr<http::Exchange>& ex);
+  void wake_polls();
+  static std::string page_json(const chat::Page& page);
+
+  loop::Loop& loop_;
+  Options options_;
+  chat::Room room_;
+  std::unordered_map<uint64_t, HeldPoll> held_;  // by a poll number of our own
+  uint64_t next_poll_ = 1;
+};
+
+// Handlers
+// --------
+
+void PollingChat::handle(const std::shared_ptr<http::Exchange>& ex) {
+  const http::Request& req = ex->request();
+  if (req.path == "/messages") {
+    if (req.method == "GET") return get_messages(ex);
+    if (req.method == "POST") return post_message(ex);
+    // RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
+    return ex->respond(http::method_not_allowed("GET, HEAD, POST"));
+  }
+  if (assets::find(req.path)) {
+    if (req.method == "GET") return serve_asset(ex);
+    return ex->respond(http::method_not_allowed("GET, HEAD"));
+  }
+  // Only the few paths above exist; nothing is ever looked up on disk.
+  ex->respond(http::text_response(404, "not found\n"));
+}
+
+void PollingChat::serve_asset(const std::shared_ptr<http::Exchange>& ex) {
+  ex->respond(http::asset_response(*assets::find(ex->request().path)));
+}
+
+// {"messages":[{...},{...}],"missed":0}
+std::string PollingChat::page_json(const chat::Page& page) {
+  std::string out = "{\"messages\":[";
+  for (size_t i = 0; i < page.messages.size(); ++i) {
+    if (i) out += ',';
+    chat::append_json(out, *page.messages[i]);
+  }
+  out += "],\"missed\":" + std::to_string(page.missed) + "}";
+  return out;
+}
+
+// Reads ?since=ID: absent means "I have nothing yet"; anything but digits is a 400.
+static bool read_since(const http::Request& req, std::optional<uint64_t>& since) {
+  auto raw = req.param("since");
+  if (!raw) return true;
+  if (raw->empty() || raw->size() > 19) return false;
+  uint64_t n = 0;
+  for (char c : *raw) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  since = n;
+  return true;
+}
+
+void PollingChat::get_messages(const std::shared_ptr<http::Exchange>& ex) {
+  std::optional<uint64_t> since;
+  if (!read_since(ex->request(), since))
+    return ex->respond(http::json_response(
+        400, chat::error_json("since: must be a message id (a whole number >= 0)")));
+  // A client that has seen nothing gets the latest messages straight away.
+  if (!since)
+    return ex->respond(http::json_response(200, page_json(room_.latest(kLatest))));
+
+  chat::Page page = room_.after(*since);
+  auto wait = ex->request().param("wait");
+  bool hold = !(wait && *wait == "0");
+  // Something to say, or short polling: answer now.
+  if (!page.messages.empty() || !hold)
+    return ex->respond(http::json_response(200, page_json(page)));
+
+  // Nothing new: hold the request. It is answered by wake_polls() when a message
+  // is posted, or with an empty list when the timer fires first.
+  uint64_t id = next_poll_++;
+  loop::TimerId timeout = loop_.after(options_.poll_timeout_ms, [this, id] {
+    auto it = held_.find(id);
+    if (it == held_.end()) return;
+    HeldPoll poll = std::move(it->second);
+    held_.erase(it);
+    poll.exchange->respond(http::json_response(200, page_json(room_.after(poll.since))));
+  });
+  // If the browser goes away first (tab closed), forget the poll and its timer.
+  ex->on_gone([this, id] {
+    auto it = held_.find(id);
+    if (it == held_.end()) return;
+    loop_.cancel(it->second.timeout);
+    held_.erase(it);
+  });
+  held_.emplace(id, HeldPoll{ex, *since, timeout});
+}
+
+void PollingChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
+  const http::Request& req = ex->request();
+  // Requiring JSON keeps other sites' plain HTML forms from posting here: a
+  // cross-origin fetch with this type needs a CORS preflight we never grant.
+  const std::string* type = req.header("content-type");
+  if (!type || !http::iequals(type->substr(0, type->find(';')), "application/json"))
+    return ex->respond(http::json_response(
+        415, chat::error_json("body: Content-Type must be application/json")));
+  std::string error;
+  auto post = chat::parse_post(req.body, error);
+  if (!post) {
+    logs::info("#%llu POST /messages refused: %s",
+               (unsigned long long)ex->connection_id(), error.c_str());
+    return ex->respond(http::json_response(400, chat::error_json(error)));
+  }
+  const chat::Message& m = room_.post(std::move(post->user), std::move(post->text));
+  ex->respond(http::json_response(201, chat::to_json(m)));
+  wake_polls();
+}
+
+// One post answers every held poll. Polls that asked with the same `since`
+// (nearly all of them: they were all up to date) share one encoded body.
+void PollingChat::wake_polls() {
+  std::unordered_map<uint64_t, std::string> bodies;
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto& [id, poll] : held) {
+    loop_.cancel(poll.timeout);
+    auto [it, fresh] = bodies.try_emplace(poll.since);
+    if (fresh) it->second = page_json(room_.after(poll.since));
+    poll.exchange->respond(http::json_response(200, it->second));
+  }
+}
+
+// SIGTERM or Ctrl-C: answer every held poll (empty), so no client waits on a
+// server that is going away.
+void PollingChat::shutdown() {
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto& [id, poll] : held) {
+    loop_.cancel(poll.timeout);
+    poll.exchange->respond(http::json_response(200, page_json(chat::Page{})));
+  }
+}
+
+}  // namespace
+
+// main
+// ----
+
+int main(int argc, char** argv) {
+  Options options;
+  flags::Flags f("lesson-1", "A chat over HTTP/1.1 long polling.");
+  f.add("--port", &options.port, "port to listen on, 0 picks a free one");
+  f.add("--trace", &options.trace, "print every request and response as it crosses");
+  f.add("--history", &options.history, "messages the room keeps");
+  f.add("--poll-timeout", &options.poll_timeout_ms, "ms a long poll is held at most");
+  f.add("--head-timeout", &options.head_timeout_ms, "ms a request head may take");
+  f.parse(argc, argv);
+  if (options.trace) logs::enable_trace();
+
+  loop::Loop loop;
+  PollingChat app(loop, options);
+  http::ServerOptions server_options;
+  server_options.head_timeout_ms = options.head_timeout_ms;
+  http::Server server(loop, server_options, [&app](const auto& ex) { app.handle(ex); });
+  net::Listener listener(loop, net::Limits{});
+  listener.on_accept([&server](const auto& conn) { server.serve(conn); });
+  if (std::string error = listener.listen(static_cast<int>(options.port));
+      !error.empty()) {
+    std::fprintf(stderr, "lesson-1: %s\n", error.c_str());
+    return 1;
+  }
+  // The URL is the first line on stdout: tests and scripts read the port from it.
+  std::printf("http://localhost:%d/\n", listener.port());
+  std::fflush(stdout);
+  logs::info("lesson-1 listening on 127.0.0.1 and ::1 port %d (%s back end)",
+             listener.port(), loop::Loop::backend());
+
+  net::on_shutdown_signal(loop, [&] {
+    logs::info("shutting down: answering held polls, closing connections");
+    app.shutdown();
+    listener.shutdown(2000, [&loop] { loop.stop(); });
+  });
+  loop.run();
+  return 0;
+}

@@ -1,0 +1,146 @@
+# Builds every lesson into build/ and runs the tests. `make help` lists the targets.
+
+BUILD ?= build
+CXX ?= g++
+OPT ?= -O2 -g
+CXXFLAGS := -std=c++20 -Wall -Wextra -pedantic -I. $(OPT) $(EXTRA_CXXFLAGS)
+ifeq ($(WERROR),1)
+  CXXFLAGS += -Werror
+endif
+ifeq ($(SAN),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+JOBS := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+
+# The event loop's back end: epoll on Linux, poll(2) elsewhere or with POLL=1.
+ifneq ($(shell uname -s),Linux)
+  POLL := 1
+endif
+LOOP_BACKEND := $(if $(filter 1,$(POLL)),common/loop_poll.cpp,common/loop_epoll.cpp)
+
+COMMON_SRC := common/loop.cpp $(LOOP_BACKEND) common/net.cpp common/log.cpp \
+  common/flags.cpp common/http1.cpp common/http_server.cpp common/json.cpp \
+  common/utf8.cpp common/chat.cpp
+PAGE := common/client/index.html common/client/chat.js common/client/style.css
+
+# Each lesson: its folder's sources, what it reuses from earlier lessons, its libraries.
+LESSON1_SRC := $(wildcard 01-polling/*.cpp)
+LESSON2_SRC := $(wildcard 02-http2-push/*.cpp)
+LESSON2_LIBS := -lssl -lcrypto
+LESSON2_TEST_LIBS := -lnghttp2
+LESSON3_SRC := $(wildcard 03-raw-websocket/*.cpp)
+LESSON3_LIBS := -lcrypto
+LESSON4_SRC := $(wildcard 04-socketio-lite/*.cpp) \
+  $(filter-out 03-raw-websocket/server.cpp,$(LESSON3_SRC))
+LESSON4_LIBS := -lcrypto
+LESSON_DIR_1 := 01-polling
+LESSON_DIR_2 := 02-http2-push
+LESSON_DIR_3 := 03-raw-websocket
+LESSON_DIR_4 := 04-socketio-lite
+
+# A lesson exists once its server.cpp does.
+LESSONS := $(foreach n,1 2 3 4,$(if $(wildcard $(LESSON_DIR_$(n))/server.cpp),$(n)))
+BINARIES := $(foreach n,$(LESSONS),$(BUILD)/lesson-$(n))
+
+obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+
+.PHONY: all help test unit units e2e format clean $(foreach n,1 2 3 4,lesson-$(n) diff-$(n))
+all: $(BINARIES)
+
+help:
+	@echo "make              build every lesson into $(BUILD)/"
+	@echo "make lesson-N     build lesson N and run it (ARGS='--trace' adds flags)"
+	@echo "make test         every test, under AddressSanitizer and UBSan, both loop back ends"
+	@echo "make diff-N       lesson N next to the lesson it builds on"
+	@echo "make format       clang-format every C++ file"
+	@echo "make POLL=1       use the poll(2) back end instead of epoll"
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/embed: common/embed.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++20 -O1 -o $@ $<
+
+# The page and the lesson's client.js, compiled into the binary (common/assets.h).
+$(BUILD)/gen/lesson-%-assets.cpp: $(PAGE) $(BUILD)/embed
+	@mkdir -p $(dir $@)
+	$(BUILD)/embed $@ /=common/client/index.html /chat.js=common/client/chat.js \
+	  /style.css=common/client/style.css /client.js=$(LESSON_DIR_$*)/client.js
+
+define lesson_rules
+$(BUILD)/gen/lesson-$(1)-assets.cpp: $(LESSON_DIR_$(1))/client.js
+$(BUILD)/lesson-$(1): $(call obj,$(COMMON_SRC) $(LESSON$(1)_SRC)) \
+    $(BUILD)/obj/gen/lesson-$(1)-assets.o
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) -o $$@ $$^ $(EXTRA_LDFLAGS) $(LESSON$(1)_LIBS)
+lesson-$(1): $(BUILD)/lesson-$(1)
+	./$(BUILD)/lesson-$(1) $(ARGS)
+endef
+$(foreach n,$(LESSONS),$(eval $(call lesson_rules,$(n))))
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) -c $< -o $@
+
+# Unit tests: one binary for common/ and one per lesson that has tests in
+# tests/unit/lessonN/, linking that lesson's protocol files (never its server.cpp).
+UNIT_MAIN := tests/unit/main.cpp
+UNIT_LESSONS := $(foreach n,$(LESSONS),$(if $(wildcard tests/unit/lesson$(n)/*.cpp),$(n)))
+$(BUILD)/unit-common: $(call obj,$(UNIT_MAIN) $(wildcard tests/unit/common/*.cpp) $(COMMON_SRC))
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) -o $@ $^ $(EXTRA_LDFLAGS)
+define unit_rules
+$(BUILD)/unit-lesson-$(1): $(call obj,$(UNIT_MAIN) $(wildcard tests/unit/lesson$(1)/*.cpp) \
+    $(filter-out %/server.cpp,$(LESSON$(1)_SRC)) $(COMMON_SRC))
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) -o $$@ $$^ $(EXTRA_LDFLAGS) $(LESSON$(1)_LIBS) $(LESSON$(1)_TEST_LIBS)
+endef
+$(foreach n,$(UNIT_LESSONS),$(eval $(call unit_rules,$(n))))
+
+# What `make unit` and `make e2e` run: every lesson, or TEST_LESSONS="3" for one.
+TEST_LESSONS ?= $(LESSONS)
+UNIT_BINARIES := $(BUILD)/unit-common \
+  $(foreach n,$(filter $(TEST_LESSONS),$(UNIT_LESSONS)),$(BUILD)/unit-lesson-$(n))
+E2E_TESTS := $(sort $(foreach n,$(TEST_LESSONS),$(wildcard tests/e2e/lesson$(n)*.test.mjs)))
+
+# make test: check the tools (installing them when it can), build everything with
+# the sanitizers and -Werror for each loop back end, then run unit and e2e tests.
+# Each back end's build, with the same variables for every step that uses it.
+TEST_EPOLL := BUILD=build/test-epoll POLL=0 SAN=1 WERROR=1 OPT="-O1 -g"
+TEST_POLL := BUILD=build/test-poll POLL=1 SAN=1 WERROR=1 OPT="-O1 -g"
+test:
+	@sh tests/setup.sh
+	$(MAKE) -j$(JOBS) $(TEST_EPOLL) all units
+	$(MAKE) -j$(JOBS) $(TEST_POLL) all
+	$(MAKE) $(TEST_EPOLL) unit
+	$(MAKE) $(TEST_EPOLL) e2e
+	$(MAKE) $(TEST_POLL) e2e
+
+units: $(UNIT_BINARIES)
+
+unit: $(UNIT_BINARIES)
+	@for t in $(UNIT_BINARIES); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 ./$$t || exit 1; done
+
+# One file at a time (each starts its own servers), so nothing competes for the CPU.
+e2e: $(foreach n,$(TEST_LESSONS),$(BUILD)/lesson-$(n))
+	@for t in $(E2E_TESTS); do echo "== $$t ($(BUILD))"; \
+	  ASAN_OPTIONS=detect_leaks=1 BUILD_DIR=$(BUILD) node --test $$t || exit 1; done
+
+# make diff-N: what lesson N changes in the lesson it builds on.
+DIFF_BASE_2 := 1
+DIFF_BASE_3 := 1
+DIFF_BASE_4 := 3
+define diff_rule
+diff-$(1):
+	@for f in server.cpp client.js; do \
+	  diff -u --label $(LESSON_DIR_$(DIFF_BASE_$(1)))/$$$$f --label $(LESSON_DIR_$(1))/$$$$f \
+	    $(LESSON_DIR_$(DIFF_BASE_$(1)))/$$$$f $(LESSON_DIR_$(1))/$$$$f; done; true
+endef
+$(foreach n,2 3 4,$(eval $(call diff_rule,$(n))))
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

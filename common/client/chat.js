@@ -1,0 +1,214 @@
+// The chat page every lesson shares. It knows nothing about the wire: the
+// lesson's /client.js (the transport) hands it messages and tells it what it
+// sends and receives. The transport interface:
+//   export const name                      shown in the header
+//   export const rooms                     optional: room names (lesson 04)
+//   export function connect(handlers) -> { post(user, text), close(), join(room) }
+//   handlers: message(msg), missed(n), status(connected), wire(direction, text),
+//             online(users)
+//
+// Everything a user typed reaches the page through textContent, never as HTML,
+// so a message like <img src=x onerror=alert(1)> is shown as those characters.
+// No inline handlers or styles either: the server's Content-Security-Policy
+// allows only our own files to run.
+import * as transport from '/client.js';
+
+const $ = (id) => document.getElementById(id);
+const list = $('messages');
+const wireList = $('wire');
+const nameBox = $('name');
+const textBox = $('text');
+
+// Past a few thousand nodes scrolling and layout get slow; the server keeps
+// the history, the page only the recent past.
+const MAX_MESSAGES = 1000;
+const MAX_WIRE = 300;
+
+// A message can arrive twice: as the answer to our own post and through the
+// stream. Its id, assigned by the server, says it is the same message.
+const shown = new Map(); // id -> element
+// Where each element of the list belongs: a message's id, a notice sits just
+// after the newest id it followed, a pending post (Infinity) stays at the end.
+const order = new WeakMap();
+let newestId = 0;
+// Bumped when the list is cleared (room change), so a post answered late does
+// not drop a message from the old room into the new one.
+let epoch = 0;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Runs change() and keeps the box scrolled to its end, but only if the reader
+// was already there: someone scrolled up to read stays where they are.
+function pinned(box, change, force = false) {
+  const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  change();
+  if (atEnd || force) box.scrollTop = box.scrollHeight;
+}
+
+// Inserts node after the last element that comes before it. Searching from
+// the end is one step for nearly every message, which is the newest.
+function place(node, key) {
+  order.set(node, key);
+  let before = list.lastElementChild;
+  while (before && order.get(before) > key) before = before.previousElementSibling;
+  list.insertBefore(node, before ? before.nextSibling : list.firstChild);
+}
+
+function messageElement(msg, pending) {
+  const node = el('div', pending ? 'message pending' : 'message');
+  const time = el('time', 'time', 'sending…');
+  const when = new Date(msg.time);
+  if (!pending) {
+    node.dataset.id = msg.id;
+    // Local time: the server sends ms since the epoch, which has no time zone.
+    time.textContent = when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    if (!isNaN(when)) time.dateTime = when.toISOString();
+    time.title = when.toLocaleString();
+  }
+  node.append(el('span', 'user', msg.user), ' ', el('span', 'text', msg.text), ' ', time);
+  return node;
+}
+
+function showMessage(msg) {
+  if (shown.has(msg.id)) return;
+  const node = messageElement(msg, false);
+  shown.set(msg.id, node);
+  newestId = Math.max(newestId, msg.id);
+  pinned(list, () => {
+    place(node, msg.id);
+    // Drop the oldest; a notice at the top goes with them.
+    while (shown.size > MAX_MESSAGES) {
+      const first = list.firstElementChild;
+      shown.delete(Number(first.dataset.id));
+      first.remove();
+    }
+  });
+}
+
+// The server's history is bounded: if we fell behind by more than it keeps,
+// it tells us how many we lost, and we say so rather than pretend.
+function showMissed(n) {
+  $('notice')?.remove(); // one notice, at the latest gap
+  const node = el('p', 'notice');
+  node.id = 'notice';
+  node.textContent = `${n} older message${n === 1 ? ' was' : 's were'} missed (history limit)`;
+  pinned(list, () => place(node, newestId + 0.5));
+}
+
+function clearMessages() {
+  for (const node of [...list.children]) if (!node.classList.contains('pending')) node.remove();
+  shown.clear();
+  newestId = 0;
+  epoch++;
+}
+
+function showStatus(connected) {
+  const dot = $('status');
+  const label = connected ? 'connected' : 'disconnected';
+  dot.dataset.connected = String(connected);
+  dot.title = label;
+  dot.setAttribute('aria-label', label);
+}
+
+function showError(text) {
+  $('error').textContent = text;
+  $('error').hidden = !text;
+}
+
+function showOnline(users) {
+  $('online').textContent = `online: ${users.join(', ')}`;
+  $('online').hidden = false;
+}
+
+// 14:02:03.125: the wire panel is about timing, so it shows milliseconds.
+function clock(d = new Date()) {
+  const pad = (n, width = 2) => String(n).padStart(width, '0');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}` +
+    `.${pad(d.getMilliseconds(), 3)}`;
+}
+
+// direction: '→' sent, '←' received, '·' an event (a retry, a state change).
+function logWire(direction, text) {
+  const kind = { '→': 'out', '←': 'in' }[direction] ?? 'event';
+  const line = el('li', kind);
+  line.append(el('time', null, clock()), ' ', el('span', 'dir', direction), ' ', text);
+  pinned(wireList, () => {
+    wireList.append(line);
+    if (wireList.children.length > MAX_WIRE) wireList.firstElementChild.remove();
+  });
+}
+
+// A closed panel cannot scroll; reopened, it shows the newest lines again.
+$('wire-panel').addEventListener('toggle', (event) => {
+  if (event.target.open) wireList.scrollTop = wireList.scrollHeight;
+});
+
+// The name survives reloads; a random default keeps two fresh tabs apart.
+const NAME_KEY = 'chat.name';
+function saveName() {
+  try {
+    localStorage.setItem(NAME_KEY, nameBox.value.trim());
+  } catch {
+    // Storage can be off (private mode, policy): the name just won't persist.
+  }
+}
+try {
+  nameBox.value = localStorage.getItem(NAME_KEY) ?? '';
+} catch {}
+if (!nameBox.value) {
+  nameBox.value = `guest-${1000 + Math.floor(Math.random() * 9000)}`;
+  saveName();
+}
+nameBox.addEventListener('input', saveName);
+
+$('transport').textContent = transport.name;
+const handle = transport.connect({
+  message: showMessage,
+  missed: showMissed,
+  status: showStatus,
+  wire: logWire,
+  online: showOnline,
+});
+
+// Rooms exist only where the transport has them (lesson 04).
+if (Array.isArray(transport.rooms)) {
+  const select = $('room');
+  for (const room of transport.rooms) select.append(new Option(room, room));
+  select.hidden = false;
+  select.addEventListener('change', () => {
+    clearMessages();
+    handle.join(select.value);
+  });
+}
+
+// A post shows at once, greyed, then gives way to the stored message the
+// server answers with (same id as the copy the stream brings, so shown once).
+$('compose').addEventListener('submit', async (event) => {
+  event.preventDefault(); // Enter or Send: we post with the transport, not a form
+  const user = nameBox.value.trim();
+  const text = textBox.value;
+  if (!text.trim()) return;
+  textBox.value = '';
+  textBox.focus();
+  showError('');
+  const pending = messageElement({ user, text }, true);
+  pinned(list, () => place(pending, Infinity), true);
+  const sentIn = epoch;
+  try {
+    const msg = await handle.post(user, text);
+    if (sentIn === epoch) showMessage(msg);
+  } catch (err) {
+    // The server's reason ("text: must be 1-2000 characters"); the text goes
+    // back in the box, unless something new was typed meanwhile.
+    showError(err.message);
+    if (!textBox.value) textBox.value = text;
+  } finally {
+    pending.remove();
+  }
+});
+textBox.addEventListener('input', () => showError(''));

@@ -1,0 +1,78 @@
+// HTTP/1.1 messages (RFC 9112): a request parser over bytes and a response writer.
+//
+// parse_request(bytes, limits, request) looks at the unconsumed input and returns:
+//   done      request filled in; `consumed` bytes belong to it (pipelined
+//             requests that follow are left for the next call)
+//   need_more the request is not complete yet; call again with more bytes
+//   error     `status` (400, 408, 411, 413, 431, 501, 505) and `reason`, which names
+//             the rule; the connection is answered with that status and closed
+// It keeps no state between calls: a request split over many reads is parsed again
+// from its start, which costs little because a head is at most 8 KiB.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace http {
+
+struct Header {
+  std::string name;  // lower-cased: field names are case-insensitive (RFC 9110 §5.1)
+  std::string value;
+};
+
+struct Request {
+  std::string method;
+  std::string target;  // as sent: /messages?since=3
+  std::string path;  // /messages
+  std::string query;  // since=3
+  int minor_version = 1;
+  std::vector<Header> headers;
+  std::string body;
+  bool keep_alive = true;
+
+  // The first field with this (lower-case) name, or nullptr.
+  const std::string* header(std::string_view name) const;
+  // A query parameter's raw value, or nullptr.
+  std::optional<std::string_view> param(std::string_view name) const;
+};
+
+struct Limits {
+  size_t max_head = 8 * 1024;
+  size_t max_body = 64 * 1024;
+};
+
+enum class Status { done, need_more, error };
+
+struct ParseResult {
+  Status status = Status::need_more;
+  size_t consumed = 0;
+  int http_status = 0;
+  std::string reason;
+};
+
+ParseResult parse_request(std::string_view in, const Limits& limits, Request& out);
+
+// True when a comma-separated field value contains token (case-insensitive),
+// e.g. has_token("keep-alive, Upgrade", "upgrade").
+bool has_token(std::string_view list, std::string_view token);
+bool iequals(std::string_view a, std::string_view b);
+
+const char* status_text(int status);
+
+struct Response {
+  int status = 200;
+  std::vector<Header> headers;  // written as given, after Content-Length
+  std::string body;
+  std::string content_type = "text/plain; charset=utf-8";
+};
+
+// The current time as an HTTP date (RFC 9110 §5.6.7), e.g. for a Date header.
+const std::string& http_date();
+
+// The status line, Date, Content-Type, Content-Length, the headers, and the body.
+std::string serialize(const Response& response, bool keep_alive);
+
+}  // namespace http

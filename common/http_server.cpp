@@ -1,0 +1,215 @@
+#include "http_server.h"
+
+#include "log.h"
+
+namespace http {
+
+// The state of one HTTP connection: the exchange in progress and the timer.
+struct Session : std::enable_shared_from_this<Session> {
+  Server* server;
+  std::weak_ptr<net::Connection> conn;
+  uint64_t id;
+  std::shared_ptr<Exchange> current;  // being handled, or held
+  loop::TimerId timer = 0;
+  bool partial = false;  // part of a request head has arrived
+  bool detached = false;
+
+  size_t on_input(std::string_view in);
+  void fail(int status, const std::string& reason);
+  void arm_timer();
+  void finish(Exchange& ex, Response r);
+};
+
+void trace_message(uint64_t id, const char* arrow, std::string_view bytes) {
+  if (!logs::tracing()) return;
+  // One line per header line; the body, if any, on one line of its own.
+  size_t end = bytes.find("\r\n\r\n");
+  std::string_view head =
+      bytes.substr(0, end == std::string_view::npos ? bytes.size() : end + 2);
+  while (!head.empty()) {
+    size_t eol = head.find("\r\n");
+    logs::trace("#%llu %s %s", (unsigned long long)id, arrow,
+                logs::printable(head.substr(0, eol)).c_str());
+    head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 2);
+  }
+  if (end != std::string_view::npos && end + 4 < bytes.size()) {
+    logs::trace("#%llu %s", (unsigned long long)id, arrow);
+    logs::trace("#%llu %s %s", (unsigned long long)id, arrow,
+                logs::printable(bytes.substr(end + 4)).c_str());
+  }
+}
+
+void Server::serve(const std::shared_ptr<net::Connection>& conn) {
+  auto s = std::make_shared<Session>();
+  s->server = this;
+  s->conn = conn;
+  s->id = conn->id();
+  conn->start([s](std::string_view in) { return s->on_input(in); },
+              [s] {
+                s->server->loop_.cancel(s->timer);
+                if (auto ex = std::move(s->current)) {
+                  if (ex->answered_) return;
+                  logs::trace("#%llu ✕ closed by the client before it was answered",
+                              (unsigned long long)s->id);
+                  if (ex->on_gone_) std::move(ex->on_gone_)();
+                }
+              });
+  s->arm_timer();
+}
+
+void Session::arm_timer() {
+  server->loop_.cancel(timer);
+  int64_t ms =
+      partial ? server->options_.head_timeout_ms : server->options_.idle_timeout_ms;
+  std::weak_ptr<Session> weak = shared_from_this();
+  timer = server->loop_.after(ms, [weak] {
+    auto self = weak.lock();
+    if (!self || self->current || self->detached) return;
+    if (self->partial) {
+      // RFC 9110 §15.5.9: 408 when the client did not finish its request in time.
+      self->fail(408, "request head not complete within " +
+                          std::to_string(self->server->options_.head_timeout_ms) + " ms");
+    } else if (auto c = self->conn.lock()) {
+      c->close_now();  // an idle keep-alive connection: close it quietly
+    }
+  });
+}
+
+void Session::fail(int status, const std::string& reason) {
+  auto c = conn.lock();
+  if (!c) return;
+  logs::info("#%llu %s: %d %s: %s", (unsigned long long)id, c->peer().c_str(), status,
+             status_text(status), reason.c_str());
+  Response r = text_response(status, reason + "\n");
+  std::string bytes = serialize(r, false);
+  trace_message(id, "→", bytes);
+  c->send(bytes);
+  c->close_after_flush();
+}
+
+size_t Session::on_input(std::string_view in) {
+  size_t used = 0;
+  while (!current && !detached) {
+    auto c = conn.lock();
+    if (!c || !c->open()) return in.size();
+    auto ex = std::make_shared<Exchange>();
+    ParseResult r = parse_request(in.substr(used), server->options_.limits, ex->request_);
+    if (r.status == Status::need_more) {
+      bool was_partial = partial;
+      partial = used < in.size();
+      if (partial && !was_partial) arm_timer();  // the head timeout starts now
+      return used;
+    }
+    if (r.status == Status::error) {
+      fail(r.http_status, r.reason);
+      return in.size();
+    }
+    trace_message(id, "←", in.substr(used, r.consumed));
+    used += r.consumed;
+    partial = false;
+    server->loop_.cancel(timer);
+    ex->session_ = shared_from_this();
+    ex->connection_id_ = id;
+    // RFC 9110 §9.3.2: HEAD is GET without the body.
+    if (ex->request_.method == "HEAD") {
+      ex->request_.method = "GET";
+      ex->head_only_ = true;
+    }
+    current = ex;
+    server->handler_(ex);
+  }
+  if (current && !detached) {
+    if (auto c = conn.lock()) c->pause();  // read nothing more until it is answered
+  }
+  return used;
+}
+
+void Session::finish(Exchange& ex, Response r) {
+  auto c = conn.lock();
+  bool keep_alive = ex.request_.keep_alive;
+  current.reset();
+  if (!c || !c->open()) return;
+  if (ex.head_only_) {
+    std::string bytes = serialize(r, keep_alive);
+    bytes.resize(bytes.size() - r.body.size());
+    trace_message(id, "→", bytes);
+    c->send(bytes);
+  } else {
+    std::string bytes = serialize(r, keep_alive);
+    trace_message(id, "→", bytes);
+    c->send(bytes);
+  }
+  if (!keep_alive) {
+    c->close_after_flush();
+    return;
+  }
+  arm_timer();
+  c->resume();  // parse what is already buffered (pipelined requests)
+}
+
+void Exchange::respond(Response response) {
+  if (answered_) return;
+  answered_ = true;
+  on_gone_ = nullptr;
+  if (auto s = session_.lock()) s->finish(*this, std::move(response));
+}
+
+bool Exchange::connected() const {
+  auto s = session_.lock();
+  if (!s) return false;
+  auto c = s->conn.lock();
+  return c && c->open();
+}
+
+std::shared_ptr<net::Connection> Exchange::take_over() {
+  auto s = session_.lock();
+  if (!s) return nullptr;
+  answered_ = true;
+  on_gone_ = nullptr;
+  s->detached = true;
+  s->current.reset();
+  s->server->loop_.cancel(s->timer);
+  auto c = s->conn.lock();
+  if (c) {
+    c->set_close_handler(nullptr);
+    c->resume();  // bytes after the request go to the new handler
+  }
+  return c;
+}
+
+Response text_response(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response json_response(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  // Chat state changes every moment: no cache may answer for us.
+  r.headers.push_back({"Cache-Control", "no-store"});
+  return r;
+}
+
+Response asset_response(const assets::Asset& asset) {
+  Response r;
+  r.content_type = std::string(asset.content_type);
+  r.body = std::string(asset.body);
+  r.headers.push_back({"Cache-Control", "no-cache"});
+  r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  r.headers.push_back({"Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' data:; object-src 'none'"});
+  return r;
+}
+
+Response method_not_allowed(std::string allow) {
+  Response r =
+      text_response(405, "method not allowed; this resource allows " + allow + "\n");
+  r.headers.push_back({"Allow", std::move(allow)});
+  return r;
+}
+
+}  // namespace http

@@ -1,0 +1,344 @@
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "log.h"
+
+namespace net {
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    reset();
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+
+void Fd::reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+static void set_nonblocking(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+Connection::Connection(loop::Loop& loop, Fd fd, uint64_t id, std::string peer,
+                       Limits limits)
+    : loop_(loop), fd_(std::move(fd)), id_(id), peer_(std::move(peer)), limits_(limits) {}
+
+Connection::~Connection() {
+  close_now();
+}
+
+void Connection::start(InputHandler on_input, std::function<void()> on_close) {
+  on_input_ = std::move(on_input);
+  on_close_ = std::move(on_close);
+  std::weak_ptr<Connection> weak = shared_from_this();
+  loop_.watch(fd_.get(), loop::kReadable, [weak](int events) {
+    if (auto self = weak.lock()) self->on_events(events);
+  });
+}
+
+void Connection::on_events(int events) {
+  if (events & loop::kWritable) write_some();
+  if (open() && (events & loop::kReadable)) read_some();
+}
+
+void Connection::read_some() {
+  // One shared read buffer: an idle connection holds no input memory of its own.
+  static char buffer[64 * 1024];
+  ssize_t n = ::read(fd_.get(), buffer, sizeof buffer);
+  if (n > 0) {
+    deliver(std::string_view(buffer, static_cast<size_t>(n)));
+  } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    close_now();  // the peer closed, or the connection failed (ECONNRESET...)
+  }
+}
+
+void Connection::deliver(std::string_view fresh) {
+  std::shared_ptr<Connection> keep = shared_from_this();
+  if (paused_ || closing_ || delivering_) {
+    if (!closing_) in_.append(fresh);
+    update_interest();
+    return;
+  }
+  delivering_ = true;
+  if (in_.empty()) {
+    size_t used = on_input_ ? on_input_(fresh) : fresh.size();
+    if (open() && used < fresh.size()) in_.assign(fresh.substr(used));
+  } else {
+    in_.append(fresh);
+    size_t used = on_input_ ? on_input_(in_) : in_.size();
+    in_.erase(0, used);
+  }
+  delivering_ = false;
+  if (in_.empty()) std::string().swap(in_);  // give the memory back when idle
+  update_interest();
+}
+
+void Connection::send(std::string_view bytes) {
+  if (!open() || closing_) return;
+  if (out_.size() == out_sent_) {
+    // Nothing queued: try to write straight away, and queue only the rest.
+    ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      close_now();
+      return;
+    }
+    if (n > 0) bytes.remove_prefix(static_cast<size_t>(n));
+    out_.clear();
+    out_sent_ = 0;
+  }
+  if (bytes.empty()) return;
+  if (queued() + bytes.size() > limits_.output_cap) {
+    logs::warn(
+        "conn %llu: output cap of %zu bytes reached; the peer is not reading,"
+        " closing it",
+        (unsigned long long)id_, limits_.output_cap);
+    close_now();
+    return;
+  }
+  out_.append(bytes);
+  update_interest();
+}
+
+void Connection::write_some() {
+  while (out_sent_ < out_.size()) {
+    ssize_t n =
+        ::send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      close_now();
+      return;
+    }
+    out_sent_ += static_cast<size_t>(n);
+  }
+  if (out_sent_ == out_.size()) {
+    std::string().swap(out_);
+    out_sent_ = 0;
+    if (closing_) {
+      close_now();
+      return;
+    }
+  }
+  update_interest();
+}
+
+void Connection::close_after_flush() {
+  if (!open()) return;
+  closing_ = true;
+  std::string().swap(in_);
+  if (queued() == 0) {
+    close_now();
+  } else {
+    update_interest();
+  }
+}
+
+void Connection::close_now() {
+  if (!open()) return;
+  std::shared_ptr<Connection> keep;
+  if (!weak_from_this().expired()) keep = shared_from_this();
+  loop_.unwatch(fd_.get());
+  fd_.reset();
+  std::string().swap(in_);
+  std::string().swap(out_);
+  out_sent_ = 0;
+  if (auto cb = std::move(on_close_)) cb();
+  if (auto release = std::move(release_)) release();
+}
+
+void Connection::pause() {
+  paused_ = true;
+  update_interest();
+}
+
+void Connection::resume() {
+  paused_ = false;
+  // Deliver what arrived while paused, from the loop rather than from inside
+  // whatever handler called resume().
+  std::weak_ptr<Connection> weak = shared_from_this();
+  loop_.after(0, [weak] {
+    auto self = weak.lock();
+    if (self && self->open() && !self->paused_ && !self->in_.empty())
+      self->deliver(std::string_view());
+  });
+  update_interest();
+}
+
+void Connection::update_interest() {
+  if (!open()) return;
+  int events = 0;
+  // Read unless closing or holding as much unconsumed input as allowed. A paused
+  // connection still reads (into in_, up to the cap): that is how a client that
+  // goes away while its request is held is noticed at once, not at a timeout.
+  if (!closing_ && in_.size() < limits_.input_cap) events |= loop::kReadable;
+  if (queued() > 0) events |= loop::kWritable;
+  loop_.set_events(fd_.get(), events);
+}
+
+std::string Listener::listen(int port) {
+  struct Candidate {
+    int family;
+    const char* address;
+  };
+  // Loopback only: a teaching server is not exposed to the network.
+  for (Candidate c : {Candidate{AF_INET, "127.0.0.1"}, Candidate{AF_INET6, "::1"}}) {
+    Fd fd(::socket(c.family, SOCK_STREAM, 0));
+    if (fd.get() < 0) continue;
+    int one = 1;
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (c.family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+      sin->sin_family = AF_INET;
+      sin->sin_port = htons(static_cast<uint16_t>(port));
+      inet_pton(AF_INET, c.address, &sin->sin_addr);
+      len = sizeof(sockaddr_in);
+    } else {
+      setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      sin6->sin6_family = AF_INET6;
+      sin6->sin6_port = htons(static_cast<uint16_t>(port));
+      inet_pton(AF_INET6, c.address, &sin6->sin6_addr);
+      len = sizeof(sockaddr_in6);
+    }
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+      if (c.family == AF_INET6 && errno == EADDRNOTAVAIL) continue;  // no IPv6 here
+      return "cannot listen on " + std::string(c.address) + " port " +
+             std::to_string(port) + ": " + std::strerror(errno) +
+             (errno == EADDRINUSE ? "; try --port 0 to pick a free port" : "");
+    }
+    if (::listen(fd.get(), SOMAXCONN) < 0)
+      return std::string("listen: ") + std::strerror(errno);
+    if (port == 0) {
+      // Bind the second address to the port the kernel picked for the first.
+      getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+      port = ntohs(c.family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                       : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    }
+    set_nonblocking(fd.get());
+    int raw = fd.get();
+    loop_.watch(raw, loop::kReadable, [this, raw](int) { accept_ready(raw); });
+    sockets_.push_back(std::move(fd));
+  }
+  if (sockets_.empty()) return "cannot create a listening socket";
+  port_ = port;
+  return "";
+}
+
+void Listener::accept_ready(int listen_fd) {
+  for (;;) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    int fd = ::accept(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of file descriptors: stop accepting for a moment instead of spinning.
+        logs::warn("accept: %s; pausing accepts for 100 ms", std::strerror(errno));
+        if (!accept_paused_) {
+          accept_paused_ = true;
+          for (auto& s : sockets_)
+            loop_.set_events(s.get(), 0);
+          loop_.after(100, [this] {
+            accept_paused_ = false;
+            for (auto& s : sockets_)
+              loop_.set_events(s.get(), loop::kReadable);
+          });
+        }
+      }
+      return;  // EAGAIN: accepted everything pending
+    }
+    set_nonblocking(fd);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int peer_port = 0;
+    if (ss.ss_family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+      inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+      peer_port = ntohs(sin->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+      peer_port = ntohs(sin6->sin6_port);
+    }
+    uint64_t id = next_id_++;
+    auto conn = std::make_shared<Connection>(
+        loop_, Fd(fd), id, std::string(host) + ":" + std::to_string(peer_port), limits_);
+    conn->release_ = [this, id] { connections_.erase(id); };
+    connections_[id] = conn;
+    if (on_accept_) on_accept_(conn);
+  }
+}
+
+void Listener::shutdown(int64_t grace_ms, std::function<void()> done) {
+  for (auto& s : sockets_)
+    loop_.unwatch(s.get());
+  sockets_.clear();
+  // Closing erases from the map, so close from a copy.
+  std::vector<std::shared_ptr<Connection>> all;
+  for (auto& [id, c] : connections_)
+    all.push_back(c);
+  for (auto& c : all)
+    c->close_after_flush();
+  shutdown_deadline_ = loop::Loop::now_ms() + grace_ms;
+  shutdown_done_ = std::move(done);
+  check_shutdown();
+}
+
+void Listener::check_shutdown() {
+  if (!connections_.empty() && loop::Loop::now_ms() < shutdown_deadline_) {
+    loop_.after(10, [this] { check_shutdown(); });
+    return;
+  }
+  std::vector<std::shared_ptr<Connection>> left;
+  for (auto& [id, c] : connections_)
+    left.push_back(c);
+  for (auto& c : left)
+    c->close_now();
+  if (auto done = std::move(shutdown_done_)) done();
+}
+
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int) {
+  int saved = errno;
+  char byte = 1;
+  (void)!::write(signal_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+void on_shutdown_signal(loop::Loop& loop, std::function<void()> handler) {
+  // The self-pipe trick: the handler only writes a byte; the loop does the work.
+  if (::pipe(signal_pipe) < 0) return;
+  set_nonblocking(signal_pipe[0]);
+  set_nonblocking(signal_pipe[1]);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  loop.watch(signal_pipe[0], loop::kReadable, [handler](int) {
+    char drain[16];
+    while (::read(signal_pipe[0], drain, sizeof drain) > 0) {
+    }
+    handler();
+  });
+}
+
+}  // namespace net

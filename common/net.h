@@ -1,0 +1,129 @@
+// Sockets for the lessons: an owning file descriptor, a TCP listener on
+// loopback, and a Connection with capped input and output buffers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "loop.h"
+
+namespace net {
+
+// Owns a file descriptor: closed exactly once, when the owner goes away.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  void reset();
+
+ private:
+  int fd_ = -1;
+};
+
+struct Limits {
+  size_t input_cap = 1 << 20;  // unconsumed input held before reading pauses
+  size_t output_cap = 8 << 20;  // unsent output before a slow reader is dropped
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // Called with all unconsumed input; returns how many bytes it consumed.
+  using InputHandler = std::function<size_t(std::string_view)>;
+
+  Connection(loop::Loop& loop, Fd fd, uint64_t id, std::string peer, Limits limits);
+  ~Connection();
+
+  void start(InputHandler on_input, std::function<void()> on_close);
+  // Hands the connection to another protocol (an upgrade): new handlers from now on.
+  void set_input_handler(InputHandler on_input) { on_input_ = std::move(on_input); }
+  void set_close_handler(std::function<void()> on_close) {
+    on_close_ = std::move(on_close);
+  }
+
+  // Queues bytes; a connection whose unsent output passes output_cap is closed.
+  void send(std::string_view bytes);
+  // Stops reading and closes once everything queued has been written.
+  void close_after_flush();
+  void close_now();
+  // Stops or restarts delivering input. While paused, bytes are still read and
+  // buffered up to input_cap (then TCP pushes back), so a close is still seen.
+  // resume() also hands any buffered input to the current handler, from the loop.
+  void pause();
+  void resume();
+
+  bool open() const { return fd_.get() >= 0; }
+  uint64_t id() const { return id_; }
+  const std::string& peer() const { return peer_; }
+  size_t queued() const { return out_.size() - out_sent_; }
+
+ private:
+  void on_events(int events);
+  void read_some();
+  void write_some();
+  void deliver(std::string_view fresh);
+  void update_interest();
+
+  loop::Loop& loop_;
+  Fd fd_;
+  uint64_t id_;
+  std::string peer_;
+  Limits limits_;
+  InputHandler on_input_;
+  std::function<void()> on_close_;
+  std::string in_;
+  std::string out_;
+  size_t out_sent_ = 0;
+  bool paused_ = false;
+  bool closing_ = false;
+  bool delivering_ = false;
+  std::function<void()> release_;  // set by the Listener that owns this connection
+  friend class Listener;
+};
+
+// Accepts TCP connections on 127.0.0.1 and ::1 (the same port on both).
+class Listener {
+ public:
+  using AcceptHandler = std::function<void(std::shared_ptr<Connection>)>;
+  Listener(loop::Loop& loop, Limits limits) : loop_(loop), limits_(limits) {}
+  // Returns an error message, or "" on success. port 0 picks a free port.
+  std::string listen(int port);
+  int port() const { return port_; }
+  void on_accept(AcceptHandler handler) { on_accept_ = std::move(handler); }
+  // Every open connection, by id.
+  const std::unordered_map<uint64_t, std::shared_ptr<Connection>>& connections() const {
+    return connections_;
+  }
+  // Graceful stop: no new connections, every open one closed once its output is
+  // written; calls done when all are gone or after grace_ms, whichever is first.
+  void shutdown(int64_t grace_ms, std::function<void()> done);
+
+ private:
+  void accept_ready(int fd);
+  void check_shutdown();
+
+  loop::Loop& loop_;
+  Limits limits_;
+  std::vector<Fd> sockets_;
+  int port_ = 0;
+  uint64_t next_id_ = 1;
+  AcceptHandler on_accept_;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
+  bool accept_paused_ = false;
+  int64_t shutdown_deadline_ = 0;
+  std::function<void()> shutdown_done_;
+};
+
+// Calls handler (from the loop, not the signal context) on SIGINT or SIGTERM.
+void on_shutdown_signal(loop::Loop& loop, std::function<void()> handler);
+
+}  // namespace net

@@ -1,0 +1,86 @@
+// Shared by the end-to-end tests: start a lesson binary, and start headless
+// Chromium. BUILD_DIR (set by the Makefile) says which build to test.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const BUILD_DIR = process.env.BUILD_DIR ?? 'build';
+
+// Starts build/lesson-N --port 0 (plus args) and resolves once it prints its URL,
+// the first line on stdout. The result:
+//   url       'http://localhost:PORT/' as printed (https for lesson 02)
+//   port      the port number
+//   lines     every later stdout line (--trace output), as it arrives
+//   stderr()  everything logged so far
+//   waitFor(re, stream)  resolves with the first stdout (or 'stderr') line matching re
+//   stop()    SIGTERM; resolves with { code, signal } once the process has exited
+export async function startLesson(n, args = [], options = {}) {
+  const binary = path.resolve(BUILD_DIR, `lesson-${n}`);
+  const proc = spawn(binary, ['--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  const exited = once(proc, 'exit').then(([code, signal]) => ({ code, signal }));
+  let errText = '';
+  const watchers = [];
+  const lines = [];
+  const notify = (stream, line) => {
+    for (const w of watchers.slice()) {
+      if (w.stream === stream && w.re.test(line)) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  createInterface({ input: proc.stderr }).on('line', (line) => {
+    errText += `${line}\n`;
+    if (process.env.E2E_VERBOSE) process.stderr.write(`  [lesson-${n}] ${line}\n`);
+    notify('stderr', line);
+  });
+  const out = createInterface({ input: proc.stdout });
+  const first = new Promise((resolve, reject) => {
+    out.once('line', resolve);
+    exited.then(({ code, signal }) =>
+      reject(new Error(`lesson-${n} exited (${code ?? signal}) before printing its URL:\n${errText}`)));
+  });
+  const url = await first;
+  out.on('line', (line) => {
+    lines.push(line);
+    notify('stdout', line);
+  });
+  const port = Number(new URL(url).port);
+  return {
+    proc,
+    url,
+    port,
+    lines,
+    stderr: () => errText,
+    waitFor: (re, stream = 'stdout') => {
+      const source = stream === 'stdout' ? lines : errText.split('\n');
+      const hit = source.find((l) => re.test(l));
+      if (hit !== undefined) return Promise.resolve(hit);
+      return new Promise((resolve) => watchers.push({ re, stream, resolve }));
+    },
+    exited,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+// Debian's Chromium, driven by playwright-core (which downloads no browser).
+// The flags keep it from reaching for the network at start-up.
+export async function launchBrowser(extraArgs = []) {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...extraArgs],
+  });
+}
+
+// Resolves after ms milliseconds (for pacing, never for asserting speed).
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
