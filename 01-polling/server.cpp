@@ -41,6 +41,7 @@ struct Options {
   int64_t history = 1000;
   int64_t poll_timeout_ms = 25'000;
   int64_t head_timeout_ms = 10'000;
+  int64_t max_connections = 0;
   bool trace = false;
 };
 
@@ -221,6 +222,8 @@ int main(int argc, char** argv) {
   f.add("--history", &options.history, "messages the room keeps");
   f.add("--poll-timeout", &options.poll_timeout_ms, "ms a long poll is held at most");
   f.add("--head-timeout", &options.head_timeout_ms, "ms a request head may take");
+  f.add("--max-connections", &options.max_connections,
+        "connections open at once, past it 503 (0: up to the open-file limit)");
   f.parse(argc, argv);
   if (options.trace) logs::enable_trace();
 
@@ -229,7 +232,15 @@ int main(int argc, char** argv) {
   http::ServerOptions server_options;
   server_options.head_timeout_ms = options.head_timeout_ms;
   http::Server server(loop, server_options, [&app](const auto& ex) { app.handle(ex); });
-  net::Listener listener(loop, net::Limits{});
+  net::Limits limits;
+  limits.max_connections = static_cast<size_t>(options.max_connections);
+  // Written once, so without a Date (RFC 9110 §6.6.1 makes it optional for 5xx).
+  std::string busy = "too many connections; try again\n";
+  limits.refusal =
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+      std::to_string(busy.size()) + "\r\nConnection: close\r\n\r\n" + busy;
+  net::Listener listener(loop, limits);
   listener.on_accept([&server](const auto& conn) { server.serve(conn); });
   if (std::string error = listener.listen(static_cast<int>(options.port));
       !error.empty()) {

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -189,7 +190,16 @@ void Connection::update_interest() {
   loop_.set_events(fd_.get(), events);
 }
 
+static void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 std::string Listener::listen(int port) {
+  raise_fd_limit();
   struct Candidate {
     int family;
     const char* address;
@@ -262,6 +272,10 @@ void Listener::accept_ready(int listen_fd) {
       }
       return;  // EAGAIN: accepted everything pending
     }
+    if (limits_.max_connections && connections_.size() >= limits_.max_connections) {
+      refuse(Fd(fd));
+      continue;
+    }
     set_nonblocking(fd);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -282,6 +296,23 @@ void Listener::accept_ready(int listen_fd) {
     conn->release_ = [this, id] { connections_.erase(id); };
     connections_[id] = conn;
     if (on_accept_) on_accept_(conn);
+  }
+}
+
+// Over max_connections: a best-effort answer (the socket's buffer is empty, so a
+// short one fits), then close. Existing connections are not touched. The log
+// says how many were refused, at most once a second, so a flood cannot flood it.
+void Listener::refuse(Fd fd) {
+  if (!limits_.refusal.empty())
+    (void)!::send(fd.get(), limits_.refusal.data(), limits_.refusal.size(),
+                  MSG_NOSIGNAL | MSG_DONTWAIT);
+  ++refused_;
+  int64_t now = loop::Loop::now_ms();
+  if (now - refused_logged_ms_ >= 1000) {
+    logs::warn("refused %llu connection(s): --max-connections %zu are open",
+               (unsigned long long)refused_, limits_.max_connections);
+    refused_ = 0;
+    refused_logged_ms_ = now;
   }
 }
 

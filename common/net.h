@@ -33,6 +33,8 @@ class Fd {
 struct Limits {
   size_t input_cap = 1 << 20;  // unconsumed input held before reading pauses
   size_t output_cap = 8 << 20;  // unsent output before a slow reader is dropped
+  size_t max_connections = 0;  // open at once; past it new ones are refused (0: none)
+  std::string refusal;  // written to a refused connection before it is closed
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -90,7 +92,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   friend class Listener;
 };
 
-// Accepts TCP connections on 127.0.0.1 and ::1 (the same port on both).
+// Accepts TCP connections on 127.0.0.1 and ::1 (the same port on both). listen()
+// also raises the process's open-file limit to its hard limit: each connection
+// is a file descriptor, and the usual soft limit (1024) is far below what one
+// event loop can serve.
 class Listener {
  public:
   using AcceptHandler = std::function<void(std::shared_ptr<Connection>)>;
@@ -109,6 +114,7 @@ class Listener {
 
  private:
   void accept_ready(int fd);
+  void refuse(Fd fd);
   void check_shutdown();
 
   loop::Loop& loop_;
@@ -119,6 +125,8 @@ class Listener {
   AcceptHandler on_accept_;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
   bool accept_paused_ = false;
+  uint64_t refused_ = 0;  // connections refused over max_connections, not yet logged
+  int64_t refused_logged_ms_ = 0;
   int64_t shutdown_deadline_ = 0;
   std::function<void()> shutdown_done_;
 };
