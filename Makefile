@@ -44,7 +44,7 @@ BINARIES := $(foreach n,$(LESSONS),$(BUILD)/lesson-$(n))
 
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all help test unit units e2e format clean $(foreach n,1 2 3 4,lesson-$(n) diff-$(n))
+.PHONY: all help test unit units e2e valgrind fuzz fuzz-build format clean $(foreach n,1 2 3 4,lesson-$(n) diff-$(n))
 all: $(BINARIES)
 
 help:
@@ -52,6 +52,7 @@ help:
 	@echo "make lesson-N     build lesson N and run it (ARGS='--trace' adds flags)"
 	@echo "make test         every test, under AddressSanitizer and UBSan, both loop back ends"
 	@echo "make diff-N       lesson N next to the lesson it builds on"
+	@echo "make fuzz         every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make format       clang-format every C++ file"
 	@echo "make POLL=1       use the poll(2) back end instead of epoll"
 
@@ -114,6 +115,8 @@ test:
 	$(MAKE) $(TEST_EPOLL) unit
 	$(MAKE) $(TEST_EPOLL) e2e
 	$(MAKE) $(TEST_POLL) e2e
+	$(MAKE) valgrind
+	$(MAKE) fuzz FUZZ_SECONDS=10
 
 units: $(UNIT_BINARIES)
 
@@ -124,6 +127,41 @@ unit: $(UNIT_BINARIES)
 e2e: $(foreach n,$(TEST_LESSONS),$(BUILD)/lesson-$(n))
 	@for t in $(E2E_TESTS); do echo "== $$t ($(BUILD))"; \
 	  ASAN_OPTIONS=detect_leaks=1 BUILD_DIR=$(BUILD) node --test $$t || exit 1; done
+
+# valgrind: the poll(2) build without sanitizers, each lesson's main end-to-end
+# file run with the server under memcheck; any error or leak fails the exit code.
+VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full \
+  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+VALGRIND_TESTS := $(foreach n,$(LESSONS),$(wildcard tests/e2e/lesson$(n).test.mjs))
+valgrind:
+	$(MAKE) -j$(JOBS) BUILD=build/valgrind POLL=1 OPT="-O1 -g" all
+	@for t in $(VALGRIND_TESTS); do echo "== $$t (valgrind, poll back end)"; \
+	  LESSON_WRAPPER="$(VALGRIND)" BUILD_DIR=build/valgrind node --test $$t || exit 1; done
+
+# Fuzzing (libFuzzer, clang): tests/fuzz/common_NAME.cpp fuzzes common/,
+# tests/fuzz/lessonN_NAME.cpp lesson N's protocol files (once lesson N exists).
+# `make fuzz` runs each target for FUZZ_SECONDS; `make test` runs each for 10 s.
+FUZZ_SECONDS ?= 60
+FUZZ_CXX ?= clang++
+FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/common_*.cpp))) \
+  $(foreach n,$(LESSONS),$(basename $(notdir $(wildcard tests/fuzz/lesson$(n)_*.cpp))))
+ifeq ($(FUZZ),1)
+  CXX := $(FUZZ_CXX)
+  SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+endif
+fuzz_lesson = $(patsubst lesson%,%,$(firstword $(subst _, ,$(1))))
+define fuzz_rules
+$(BUILD)/fuzz-$(1): $(call obj,tests/fuzz/$(1).cpp $(COMMON_SRC) \
+    $(if $(filter common_%,$(1)),,$(filter-out %/server.cpp,$(LESSON$(call fuzz_lesson,$(1))_SRC))))
+	$(CXX) $(CXXFLAGS) -fsanitize=fuzzer,address,undefined -o $$@ $$^ $(EXTRA_LDFLAGS) \
+	  $(if $(filter common_%,$(1)),,$(LESSON$(call fuzz_lesson,$(1))_LIBS) $(LESSON$(call fuzz_lesson,$(1))_TEST_LIBS))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rules,$(t))))
+fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz-$(t))
+
+fuzz:
+	$(MAKE) -j$(JOBS) FUZZ=1 BUILD=build/fuzz OPT="-O1 -g" fuzz-build
+	sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # make diff-N: what lesson N changes in the lesson it builds on.
 DIFF_BASE_2 := 1

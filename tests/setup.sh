@@ -23,6 +23,14 @@ need curl has curl
 need chromium test -x /usr/bin/chromium
 need nghttp2-client has nghttp
 need python3-websockets /usr/bin/python3 -c "import websockets"
+need valgrind has valgrind
+need clang has clang++
+# libFuzzer's runtime: can clang link a fuzz target?
+fuzzer_links() {
+  echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, long) { return 0; }' |
+    clang++ -fsanitize=fuzzer -x c++ - -o /dev/null
+}
+if command -v clang++ >/dev/null; then need libclang-rt-dev fuzzer_links; else missing="$missing libclang-rt-dev"; fi
 
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -17,7 +17,10 @@ export const BUILD_DIR = process.env.BUILD_DIR ?? 'build';
 //   stop()    SIGTERM; resolves with { code, signal } once the process has exited
 export async function startLesson(n, args = [], options = {}) {
   const binary = path.resolve(BUILD_DIR, `lesson-${n}`);
-  const proc = spawn(binary, ['--port', '0', ...args], {
+  // LESSON_WRAPPER runs the binary under another program (make valgrind).
+  const wrapper = (process.env.LESSON_WRAPPER ?? '').split(' ').filter(Boolean);
+  const argv = [...wrapper, binary, '--port', '0', ...args];
+  const proc = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });
