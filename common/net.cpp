@@ -75,12 +75,15 @@ void Connection::deliver(std::string_view fresh) {
     return;
   }
   delivering_ = true;
+  // A handler may replace itself (an upgrade hands the connection to another
+  // protocol): the copy keeps the running one, and what it owns, alive until it returns.
+  InputHandler handler = on_input_;
   if (in_.empty()) {
-    size_t used = on_input_ ? on_input_(fresh) : fresh.size();
+    size_t used = handler ? handler(fresh) : fresh.size();
     if (open() && used < fresh.size()) in_.assign(fresh.substr(used));
   } else {
     in_.append(fresh);
-    size_t used = on_input_ ? on_input_(in_) : in_.size();
+    size_t used = handler ? handler(in_) : in_.size();
     in_.erase(0, used);
   }
   delivering_ = false;
