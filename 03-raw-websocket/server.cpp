@@ -1,0 +1,293 @@
+// Lesson 03: a chat over a WebSocket written by hand (RFC 6455).
+//
+// What this lesson adds
+// ---------------------
+// Long polling (lesson 01) opens a request per message and the HTTP/2 stream
+// (lesson 02) sends one way only. A WebSocket turns one HTTP/1.1 request into a
+// two-way channel: the browser asks to "Upgrade", the server answers 101, and
+// from then on both sides send frames whenever they like. The handshake and the
+// frames are in ws_connection.cpp and websocket.cpp; this file is the chat on top:
+// history on connect, posts in, every message broadcast to every socket.
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/assets.h"
+#include "common/chat.h"
+#include "common/flags.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/net.h"
+#include "ws_connection.h"
+
+namespace {
+
+// Wire format
+// -----------
+// GET /chat?since=7 with Upgrade: websocket, then JSON text messages:
+//   server → {"type":"history","messages":[...],"missed":0}   once, on connect
+//   client → {"type":"post","user":"ada","text":"hi","ref":3}  ref: optional, echoed
+//   server → {"type":"message","id":8,"user":"ada","text":"hi","time":...}
+//            to every socket; the sender's copy ends with ,"ref":3
+//   server → {"type":"error","error":"text: must be 1-2000 characters","ref":3}
+// GET /echo: every message comes back exactly as it was sent (text or binary).
+
+struct Options {
+  int64_t port = 8003;
+  int64_t history = 1000;
+  int64_t max_message = 1 << 20;
+  int64_t ping_interval_ms = 30'000;
+  int64_t pong_timeout_ms = 10'000;
+  int64_t head_timeout_ms = 10'000;
+  int64_t max_connections = 0;
+  std::string allow_origin;
+  bool trace = false;
+};
+
+constexpr size_t kLatest = 50;  // what a client gets before it has seen anything
+
+// Per-connection state
+// --------------------
+// A WebSocket is a long-lived object: the server keeps every chat socket so that
+// a post can be broadcast to all of them.
+class SocketChat {
+ public:
+  SocketChat(loop::Loop& loop, const Options& options);
+
+  void handle(const std::shared_ptr<http::Exchange>& ex);
+  void shutdown();
+
+ private:
+  void serve_asset(const std::shared_ptr<http::Exchange>& ex);
+  void open_chat(const std::shared_ptr<http::Exchange>& ex);
+  void open_echo(const std::shared_ptr<http::Exchange>& ex);
+  void on_chat_message(ws::Socket& socket, bool binary, std::string_view text);
+  void broadcast(const chat::Message& m, ws::Socket& sender, const json::Value* ref);
+
+  loop::Loop& loop_;
+  Options options_;
+  chat::Room room_;
+  ws::HandshakeOptions handshake_;
+  ws::SocketOptions socket_options_;
+  std::unordered_map<uint64_t, std::shared_ptr<ws::Socket>> sockets_;  // chat and echo
+  std::unordered_map<uint64_t, ws::Socket*> chat_;  // chat only
+};
+
+SocketChat::SocketChat(loop::Loop& loop, const Options& options)
+    : loop_(loop), options_(options), room_(static_cast<size_t>(options.history)) {
+  // Browsers send a "json" subprotocol offer only if our client.js asks for it.
+  handshake_.subprotocols = {"json"};
+  std::string_view list = options.allow_origin;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view origin = list.substr(0, comma);
+    // "a, b" as well as "a,b"
+    while (!origin.empty() && origin.front() == ' ')
+      origin.remove_prefix(1);
+    if (!origin.empty()) handshake_.allowed_origins.emplace_back(origin);
+    list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+  }
+  socket_options_.max_message = static_cast<size_t>(options.max_message);
+  socket_options_.ping_interval_ms = options.ping_interval_ms;
+  socket_options_.pong_timeout_ms = options.pong_timeout_ms;
+}
+
+// Handlers
+// --------
+
+void SocketChat::handle(const std::shared_ptr<http::Exchange>& ex) {
+  const http::Request& req = ex->request();
+  if (req.path == "/chat" || req.path == "/echo") {
+    // RFC 6455 §4.1: the opening handshake is a GET.
+    if (req.method != "GET") return ex->respond(http::method_not_allowed("GET"));
+    return req.path == "/chat" ? open_chat(ex) : open_echo(ex);
+  }
+  if (assets::find(req.path)) {
+    if (req.method == "GET") return serve_asset(ex);
+    return ex->respond(http::method_not_allowed("GET, HEAD"));
+  }
+  // Only the few paths above exist; nothing is ever looked up on disk.
+  ex->respond(http::text_response(404, "not found\n"));
+}
+
+void SocketChat::serve_asset(const std::shared_ptr<http::Exchange>& ex) {
+  ex->respond(http::asset_response(*assets::find(ex->request().path)));
+}
+
+// {"type":"history","messages":[{...},{...}],"missed":0}
+static std::string history_json(const chat::Page& page) {
+  std::string out = "{\"type\":\"history\",\"messages\":[";
+  for (size_t i = 0; i < page.messages.size(); ++i) {
+    if (i) out += ',';
+    chat::append_json(out, *page.messages[i]);
+  }
+  out += "],\"missed\":" + std::to_string(page.missed) + "}";
+  return out;
+}
+
+// Reads ?since=ID: absent means "I have nothing yet"; anything but digits is a 400.
+static bool read_since(const http::Request& req, std::optional<uint64_t>& since) {
+  auto raw = req.param("since");
+  if (!raw) return true;
+  if (raw->empty() || raw->size() > 19) return false;
+  uint64_t n = 0;
+  for (char c : *raw) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  since = n;
+  return true;
+}
+
+void SocketChat::open_chat(const std::shared_ptr<http::Exchange>& ex) {
+  // Read ?since= before the upgrade, so a bad one is still an HTTP 400.
+  std::optional<uint64_t> since;
+  if (!read_since(ex->request(), since))
+    return ex->respond(http::json_response(
+        400, chat::error_json("since: must be a message id (a whole number >= 0)")));
+  auto socket = ws::Socket::upgrade(loop_, ex, handshake_, socket_options_);
+  if (!socket) return;  // refused: upgrade() answered with 400, 403 or 426
+  uint64_t id = socket->id();
+  sockets_[id] = socket;
+  chat_[id] = socket.get();
+  ws::Socket* raw = socket.get();
+  socket->on_message = [this, raw](bool binary, std::string_view payload) {
+    on_chat_message(*raw, binary, payload);
+  };
+  socket->on_close = [this, id](uint16_t, std::string_view) {
+    chat_.erase(id);
+    sockets_.erase(id);
+  };
+  // The history first, so the client starts where it left off.
+  socket->send_text(history_json(since ? room_.after(*since) : room_.latest(kLatest)));
+}
+
+void SocketChat::open_echo(const std::shared_ptr<http::Exchange>& ex) {
+  auto socket = ws::Socket::upgrade(loop_, ex, handshake_, socket_options_);
+  if (!socket) return;
+  uint64_t id = socket->id();
+  sockets_[id] = socket;
+  ws::Socket* raw = socket.get();
+  // Exactly as received: text as text, binary as binary, any size up to the limit.
+  socket->on_message = [raw](bool binary, std::string_view payload) {
+    binary ? raw->send_binary(payload) : raw->send_text(payload);
+  };
+  socket->on_close = [this, id](uint16_t, std::string_view) { sockets_.erase(id); };
+}
+
+void SocketChat::on_chat_message(ws::Socket& socket, bool binary, std::string_view text) {
+  // RFC 6455 §7.4.1: 1003 is for data of a type the endpoint cannot accept.
+  if (binary) return socket.close(1003, "the chat takes JSON text messages only");
+  json::ParseResult parsed = json::parse(text);
+  const json::Value* ref = parsed.value ? parsed.value->find("ref") : nullptr;
+  auto refuse = [&](const std::string& error) {
+    // A bad post is answered and the socket stays open: it is a chat error, not a
+    // protocol error.
+    json::Value reply(json::Object{{"type", "error"}, {"error", error}});
+    if (ref) reply.set("ref", *ref);
+    socket.send_text(json::stringify(reply));
+  };
+  if (!parsed.value) return refuse("malformed JSON: " + parsed.error);
+  const json::Value* type = parsed.value->find("type");
+  if (!type || !type->is_string() || type->as_string() != "post")
+    return refuse("type: expected \"post\"");
+  std::string error;
+  auto post = chat::read_post(*parsed.value, error);
+  if (!post) return refuse(error);
+  const chat::Message& m = room_.post(std::move(post->user), std::move(post->text));
+  broadcast(m, socket, ref);
+}
+
+// The frame is encoded once and the same bytes are queued on every socket.
+void SocketChat::broadcast(const chat::Message& m, ws::Socket& sender,
+                           const json::Value* ref) {
+  std::string json = chat::to_json(m);  // {"id":8,...}
+  json.insert(1, "\"type\":\"message\",");  // {"type":"message","id":8,...}
+  std::string frame;
+  ws::write_frame(frame, true, ws::Opcode::text, json);
+  // A socket whose reader has fallen too far behind is closed inside send_frame()
+  // and leaves chat_, so the loop runs over a copy.
+  std::vector<std::shared_ptr<ws::Socket>> all;
+  for (auto& [id, socket] : chat_)
+    all.push_back(sockets_.at(id));
+  for (auto& socket : all)
+    if (socket.get() != &sender || !ref) socket->send_frame(frame);
+  if (ref) {
+    // The sender's copy carries its ref, so its page can settle the pending post.
+    json.pop_back();
+    json += ",\"ref\":" + json::stringify(*ref) + "}";
+    sender.send_text(json);
+  }
+}
+
+// SIGTERM or Ctrl-C: RFC 6455 §7.4.1 code 1001, "going away".
+void SocketChat::shutdown() {
+  auto all = sockets_;
+  for (auto& [id, socket] : all)
+    socket->close(1001, "server shutting down");
+}
+
+}  // namespace
+
+// main
+// ----
+
+int main(int argc, char** argv) {
+  Options options;
+  flags::Flags f("lesson-3", "A chat over a WebSocket written by hand (RFC 6455).");
+  f.add("--port", &options.port, "port to listen on, 0 picks a free one");
+  f.add("--trace", &options.trace, "print every handshake and frame as it crosses");
+  f.add("--history", &options.history, "messages the room keeps");
+  f.add("--max-message", &options.max_message, "largest message in bytes (else 1009)");
+  f.add("--ping-interval", &options.ping_interval_ms, "ms between pings to each client");
+  f.add("--pong-timeout", &options.pong_timeout_ms, "ms a client has to answer a ping");
+  f.add("--allow-origin", &options.allow_origin,
+        "other origins allowed to connect, comma-separated (e.g. http://localhost:3000)");
+  f.add("--head-timeout", &options.head_timeout_ms, "ms a request head may take");
+  f.add("--max-connections", &options.max_connections,
+        "connections open at once, past it 503 (0: up to the open-file limit)");
+  f.parse(argc, argv);
+  if (options.trace) logs::enable_trace();
+  if (options.max_message < 1) {
+    std::fprintf(stderr, "lesson-3: --max-message must be at least 1 byte\n");
+    return 2;
+  }
+
+  loop::Loop loop;
+  SocketChat app(loop, options);
+  http::ServerOptions server_options;
+  server_options.head_timeout_ms = options.head_timeout_ms;
+  http::Server server(loop, server_options, [&app](const auto& ex) { app.handle(ex); });
+  net::Limits limits;
+  limits.max_connections = static_cast<size_t>(options.max_connections);
+  // Written once, so without a Date (RFC 9110 §6.6.1 makes it optional for 5xx).
+  std::string busy = "too many connections; try again\n";
+  limits.refusal =
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+      std::to_string(busy.size()) + "\r\nConnection: close\r\n\r\n" + busy;
+  net::Listener listener(loop, limits);
+  listener.on_accept([&server](const auto& conn) { server.serve(conn); });
+  if (std::string error = listener.listen(static_cast<int>(options.port));
+      !error.empty()) {
+    std::fprintf(stderr, "lesson-3: %s\n", error.c_str());
+    return 1;
+  }
+  // The URL is the first line on stdout: tests and scripts read the port from it.
+  std::printf("http://localhost:%d/\n", listener.port());
+  std::fflush(stdout);
+  logs::info("lesson-3 listening on 127.0.0.1 and ::1 port %d (%s back end)",
+             listener.port(), loop::Loop::backend());
+
+  net::on_shutdown_signal(loop, [&] {
+    logs::info("shutting down: closing every WebSocket with 1001");
+    app.shutdown();
+    listener.shutdown(2000, [&loop] { loop.stop(); });
+  });
+  loop.run();
+  return 0;
+}
