@@ -1,0 +1,341 @@
+#include "hpack.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+namespace hpack {
+
+// Integers and strings
+// --------------------
+
+// RFC 7541 §5.1: a value below 2^N-1 fits in the prefix; otherwise the prefix is
+// all ones and the rest follows 7 bits at a time, least significant first, with
+// the top bit of each byte saying "more follows".
+//   10 with a 5-bit prefix:    ???01010
+//   1337 with a 5-bit prefix:  ???11111 10011010 00001010   (31 + 26 + 10*128)
+void encode_integer(std::string& out, uint8_t first, int prefix_bits, uint64_t value) {
+  const uint64_t limit = (uint64_t{1} << prefix_bits) - 1;
+  if (value < limit) {
+    out += static_cast<char>(first | value);
+    return;
+  }
+  out += static_cast<char>(first | limit);
+  value -= limit;
+  while (value >= 128) {
+    out += static_cast<char>(0x80 | (value & 0x7f));
+    value >>= 7;
+  }
+  out += static_cast<char>(value);
+}
+
+std::string decode_integer(std::string_view in, size_t& pos, int prefix_bits,
+                           uint64_t max, uint64_t& value) {
+  if (pos >= in.size()) return "RFC 7541 §5.1: the block ends where an integer should be";
+  const uint64_t limit = (uint64_t{1} << prefix_bits) - 1;
+  value = static_cast<uint8_t>(in[pos++]) & limit;
+  if (value < limit) return "";
+  for (int shift = 0;; shift += 7) {
+    if (pos >= in.size()) return "RFC 7541 §5.1: the block ends inside an integer";
+    const uint64_t b = static_cast<uint8_t>(in[pos++]);
+    // RFC 7541 §5.1: "Integer encodings that exceed implementation limits ...
+    // MUST be treated as decoding errors." Checked before the shift can overflow.
+    if (shift > 56 || ((b & 0x7f) && (b & 0x7f) > (max - value) >> shift))
+      return "RFC 7541 §5.1: integer exceeds " + std::to_string(max);
+    value += (b & 0x7f) << shift;
+    if (!(b & 0x80)) return "";
+  }
+}
+
+// RFC 7541 §5.2: H (1 bit), String Length (7+), String Data. H=1: Huffman coded.
+void encode_string(std::string& out, std::string_view s, bool huffman) {
+  if (huffman) {
+    encode_integer(out, 0x80, 7, huffman_length(s));
+    huffman_encode(out, s);
+  } else {
+    encode_integer(out, 0x00, 7, s.size());
+    out += s;
+  }
+}
+
+std::string decode_string(std::string_view in, size_t& pos, std::string& out) {
+  if (pos >= in.size()) return "RFC 7541 §5.2: the block ends where a string should be";
+  const bool huffman = (static_cast<uint8_t>(in[pos]) & 0x80) != 0;
+  uint64_t length = 0;
+  if (std::string e = decode_integer(in, pos, 7, in.size(), length); !e.empty()) return e;
+  if (length > in.size() - pos)
+    return "RFC 7541 §5.2: string of " + std::to_string(length) +
+           " octets runs past the end of the block";
+  const std::string_view data = in.substr(pos, length);
+  pos += length;
+  out.clear();
+  if (huffman) return huffman_decode(data, out);
+  out.assign(data);
+  return "";
+}
+
+// Huffman code (Appendix B)
+// -------------------------
+
+// Codes are packed most significant bit first; the last byte is filled with the
+// high bits of EOS, which are all ones (§5.2).
+void huffman_encode(std::string& out, std::string_view s) {
+  uint64_t bits = 0;
+  int count = 0;  // bits in `bits` not yet written, always < 8 between symbols
+  for (char c : s) {
+    const HuffmanCode& h = kHuffmanCode[static_cast<uint8_t>(c)];
+    bits = bits << h.bits | h.code;
+    count += h.bits;
+    while (count >= 8) {
+      count -= 8;
+      out += static_cast<char>(bits >> count & 0xff);
+    }
+  }
+  if (count > 0) out += static_cast<char>((bits << (8 - count) | (0xff >> count)) & 0xff);
+}
+
+size_t huffman_length(std::string_view s) {
+  size_t bits = 0;
+  for (char c : s)
+    bits += kHuffmanCode[static_cast<uint8_t>(c)].bits;
+  return (bits + 7) / 8;
+}
+
+namespace {
+
+// The decoder's view of a canonical code (as in zlib's puff.c): how many codes
+// each length has, and the symbols ordered by (length, symbol). Codes of one
+// length are consecutive numbers, so a length's codes are recognised with one
+// subtraction and compare.
+struct Canonical {
+  std::array<uint16_t, 31> count{};
+  std::array<uint16_t, kHuffmanSymbols> symbols{};
+  Canonical() {
+    for (const HuffmanCode& h : kHuffmanCode)
+      ++count[h.bits];
+    std::array<uint16_t, 31> next{};
+    for (size_t len = 1; len < 31; ++len)
+      next[len] = next[len - 1] + count[len - 1];
+    for (uint16_t sym = 0; sym < kHuffmanSymbols; ++sym)
+      symbols[next[kHuffmanCode[sym].bits]++] = sym;
+  }
+};
+
+const Canonical& canonical() {
+  static const Canonical c;
+  return c;
+}
+
+}  // namespace
+
+std::string huffman_decode(std::string_view in, std::string& out) {
+  const Canonical& c = canonical();
+  // code: the bits read since the last symbol; first: the smallest code of the
+  // current length; index: where that length's symbols start.
+  uint32_t code = 0, first = 0, index = 0;
+  int len = 0;
+  for (char byte : in) {
+    for (int bit = 7; bit >= 0; --bit) {
+      code |= (static_cast<uint8_t>(byte) >> bit) & 1;
+      ++len;
+      const uint32_t n = c.count[len];
+      if (code - first < n) {
+        const uint16_t sym = c.symbols[index + code - first];
+        // RFC 7541 §5.2: a string literal containing EOS MUST be a decoding error.
+        if (sym == kEos) return "RFC 7541 §5.2: Huffman string contains EOS";
+        out += static_cast<char>(sym);
+        code = first = index = 0;
+        len = 0;
+        continue;
+      }
+      index += n;
+      first = (first + n) << 1;
+      code <<= 1;
+    }
+  }
+  // Left over: `len` bits that are not (yet) a symbol: the padding.
+  // RFC 7541 §5.2: padding longer than 7 bits MUST be treated as a decoding error.
+  if (len > 7) return "RFC 7541 §5.2: Huffman padding longer than 7 bits";
+  // RFC 7541 §5.2: padding not matching the most significant bits of EOS (all
+  // ones) MUST be treated as a decoding error.
+  const uint32_t pad = code >> 1;  // undo the shift made for a next bit
+  if (pad != (uint32_t{1} << len) - 1)
+    return "RFC 7541 §5.2: Huffman padding is not all ones";
+  return "";
+}
+
+// Tables
+// ------
+
+void DynamicTable::evict_to(size_t limit) {
+  // RFC 7541 §4.4: entries are evicted from the end (the oldest) until the size
+  // fits.
+  while (size_ > limit) {
+    size_ -= entry_size(entries_.back().name, entries_.back().value);
+    entries_.pop_back();
+  }
+}
+
+void DynamicTable::add(std::string name, std::string value) {
+  const size_t size = entry_size(name, value);
+  // RFC 7541 §4.4: an entry larger than the maximum size empties the table and
+  // is not added; that is not an error.
+  evict_to(size > max_size_ ? 0 : max_size_ - size);
+  if (size > max_size_) return;
+  entries_.push_front(Header{std::move(name), std::move(value)});
+  size_ += size;
+}
+
+void DynamicTable::set_max_size(size_t max_size) {
+  max_size_ = max_size;
+  // RFC 7541 §4.3: a smaller maximum evicts entries until the table fits.
+  evict_to(max_size);
+}
+
+// RFC 7541 §2.3.3: indexes 1-61 are the static table, 62 onwards the dynamic
+// table, newest first.
+std::string Decoder::field_at(uint64_t index, Header& out) const {
+  // RFC 7541 §6.1: the index value of 0 is not used; it MUST be treated as a
+  // decoding error.
+  if (index == 0) return "RFC 7541 §6.1: index 0";
+  if (index <= kStaticTableSize) {
+    out.name.assign(kStaticTable[index - 1].name);
+    out.value.assign(kStaticTable[index - 1].value);
+    return "";
+  }
+  // RFC 7541 §2.3.3: an index beyond both tables MUST be a decoding error.
+  const Header* h = table_.get(index - kStaticTableSize - 1);
+  if (!h)
+    return "RFC 7541 §2.3.3: index " + std::to_string(index) + " is past the " +
+           std::to_string(kStaticTableSize + table_.count()) + " table entries";
+  out.name = h->name;
+  out.value = h->value;
+  return "";
+}
+
+// Decoder
+// -------
+
+std::string Decoder::decode(std::string_view in, HeaderList& out, size_t max_list_size) {
+  size_t pos = 0;
+  size_t list_size = 0;
+  bool seen_field = false;
+  constexpr uint64_t kMaxIndex = 1u << 20;
+  while (pos < in.size()) {
+    const uint8_t b = static_cast<uint8_t>(in[pos]);
+    uint64_t n = 0;
+    Header h;
+    std::string e;
+    if (b & 0x80) {
+      // RFC 7541 §6.1: Indexed Header Field, 1xxxxxxx, a 7-bit-prefix index.
+      if (!(e = decode_integer(in, pos, 7, kMaxIndex, n)).empty()) return e;
+      if (!(e = field_at(n, h)).empty()) return e;
+    } else if ((b & 0xe0) == 0x20) {
+      // RFC 7541 §4.2: a size update MUST occur at the beginning of a block.
+      if (seen_field) return "RFC 7541 §4.2: dynamic table size update after a field";
+      // RFC 7541 §6.3: Dynamic Table Size Update, 001xxxxx, 5-bit prefix.
+      if (!(e = decode_integer(in, pos, 5, uint64_t{1} << 32, n)).empty()) return e;
+      // RFC 7541 §6.3: a value above the limit set by the protocol (our
+      // SETTINGS_HEADER_TABLE_SIZE) MUST be treated as a decoding error.
+      if (n > limit_)
+        return "RFC 7541 §6.3: table size update to " + std::to_string(n) +
+               " exceeds our SETTINGS_HEADER_TABLE_SIZE " + std::to_string(limit_);
+      table_.set_max_size(n);
+      continue;
+    } else {
+      // RFC 7541 §6.2.1: 01xxxxxx, literal with incremental indexing, 6-bit prefix.
+      // RFC 7541 §6.2.2: 0000xxxx, literal without indexing, 4-bit prefix.
+      // RFC 7541 §6.2.3: 0001xxxx, literal never indexed, 4-bit prefix.
+      const bool indexing = (b & 0xc0) == 0x40;
+      h.never_indexed = !indexing && (b & 0x10);
+      if (!(e = decode_integer(in, pos, indexing ? 6 : 4, kMaxIndex, n)).empty())
+        return e;
+      // The name: index 0 means a literal name follows, else it is a table's.
+      if (n == 0) {
+        if (!(e = decode_string(in, pos, h.name)).empty()) return e;
+      } else {
+        if (!(e = field_at(n, h)).empty()) return e;
+      }
+      if (!(e = decode_string(in, pos, h.value)).empty()) return e;
+      if (indexing) table_.add(h.name, h.value);
+    }
+    seen_field = true;
+    list_size += entry_size(h.name, h.value);
+    // Not an HPACK rule but a limit of ours (RFC 9113 §10.5.1); the table is left
+    // out of step, so the caller must end the connection.
+    if (list_size > max_list_size)
+      return "limit: field block decodes to over " + std::to_string(max_list_size) +
+             " octets";
+    out.push_back(std::move(h));
+  }
+  return "";
+}
+
+// Encoder
+// -------
+
+void Encoder::set_peer_limit(size_t peer_limit) {
+  const size_t size = std::min(peer_limit, kDefaultTableSize);
+  smallest_pending_ = update_pending_ ? std::min(smallest_pending_, size) : size;
+  update_pending_ = true;
+  target_ = size;
+}
+
+// Fields whose values change with every response: indexing them would only
+// push useful entries out of the table.
+static bool worth_indexing(const Header& h, size_t table_max) {
+  return h.name != "content-length" && h.name != ":path" &&
+         entry_size(h.name, h.value) <= table_max / 2;
+}
+
+static void encode_literal_string(std::string& out, std::string_view s) {
+  // Huffman only when it is actually shorter (for "1" it is not).
+  encode_string(out, s, huffman_length(s) < s.size());
+}
+
+std::string Encoder::encode(const HeaderList& headers) {
+  std::string out;
+  // RFC 7541 §4.2: after a change of the maximum size, the next block starts with
+  // size updates: the smallest size reached, then the final one.
+  if (update_pending_) {
+    if (smallest_pending_ < table_.max_size() && smallest_pending_ < target_) {
+      encode_integer(out, 0x20, 5, smallest_pending_);
+      table_.set_max_size(smallest_pending_);
+    }
+    if (target_ != table_.max_size()) {
+      encode_integer(out, 0x20, 5, target_);
+      table_.set_max_size(target_);
+    }
+    update_pending_ = false;
+  }
+  for (const Header& h : headers) {
+    size_t exact = 0, name = 0;
+    for (size_t i = 0; i < kStaticTableSize && !exact; ++i) {
+      if (kStaticTable[i].name != h.name) continue;
+      if (!name) name = i + 1;
+      if (kStaticTable[i].value == h.value) exact = i + 1;
+    }
+    for (size_t i = 0; i < table_.count() && !exact; ++i) {
+      const Header* d = table_.get(i);
+      if (d->name != h.name) continue;
+      if (!name) name = kStaticTableSize + 1 + i;
+      if (d->value == h.value) exact = kStaticTableSize + 1 + i;
+    }
+    if (exact && !h.never_indexed) {
+      encode_integer(out, 0x80, 7, exact);  // §6.1
+      continue;
+    }
+    const bool indexing = !h.never_indexed && worth_indexing(h, table_.max_size());
+    if (indexing) {
+      encode_integer(out, 0x40, 6, name);  // §6.2.1
+    } else {
+      encode_integer(out, h.never_indexed ? 0x10 : 0x00, 4, name);  // §6.2.3, §6.2.2
+    }
+    if (!name) encode_literal_string(out, h.name);
+    encode_literal_string(out, h.value);
+    if (indexing) table_.add(h.name, h.value);
+  }
+  return out;
+}
+
+}  // namespace hpack

@@ -1,0 +1,463 @@
+// Lesson 02: a chat streamed over HTTP/2.
+//
+// What this lesson adds
+// ---------------------
+// Long polling (lesson 01) answers one request per message and asks again. HTTP/2
+// multiplexes many requests as streams over one connection, so a response can
+// simply go on: the browser opens one GET /messages that never ends, and every
+// new message is written down it as one line of JSON, while posts travel as
+// ordinary requests on the same connection. The streaming is get_messages() and
+// broadcast() below; the protocol underneath is the lesson's own files:
+//   frame.cpp       HTTP/2 frames (RFC 9113 §4, §6)
+//   hpack.cpp       header compression (RFC 7541), tables in hpack_tables.cpp
+//   connection.cpp  streams and the connection's rules, receiving (RFC 9113 §5)
+//   send.cpp        responses within the flow-control windows, push, GOAWAY
+//   request.cpp     what makes a request well formed (RFC 9113 §8)
+//   tls.cpp         TLS with ALPN, libssl used as a pipe between memory buffers
+// Browsers speak HTTP/2 only over TLS, so one port takes both: a first byte of
+// 0x16 starts a TLS handshake (ALPN picks "h2"); "PRI * HTTP/2.0" starts
+// cleartext HTTP/2 with prior knowledge (RFC 9113 §3.3), as curl and h2load can.
+// Server push, which browsers have dropped, is shown to a client that still
+// accepts it (nghttp): GET / pushes the page's scripts and stylesheet.
+
+#include <unistd.h>
+
+#include <cctype>
+#include <climits>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "02-http2-push/connection.h"
+#include "02-http2-push/tls.h"
+#include "common/assets.h"
+#include "common/chat.h"
+#include "common/flags.h"
+#include "common/http1.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/net.h"
+
+namespace {
+
+// Wire format
+// -----------
+//   GET /messages                 → 200 application/x-ndjson, never ends: the latest
+//                                   50 messages, then each new one, one per line
+//   GET /messages?since=7         → the same, starting after id 7; if some of those
+//                                   fell out of the history, first {"missed":N}
+//   POST /messages {"user":"ada","text":"hi"}
+//                                 → 201 {"id":8,"user":"ada","text":"hi","time":...}
+// Each line is one DATA frame on the GET's stream:
+//   DATA stream=1 len=62  {"id":8,"user":"ada","text":"hi","time":1732280000000}\n
+
+struct Options {
+  int64_t port = 8002;
+  int64_t history = 1000;
+  int64_t max_streams = 100;
+  int64_t flood_limit = 100;
+  int64_t handshake_timeout_ms = 10'000;
+  int64_t max_connections = 0;
+  std::string cert_dir;
+  bool trace = false;
+};
+
+constexpr size_t kLatest = 50;  // what a client gets before it has seen anything
+
+// Per-connection state
+// --------------------
+// What a connection is, decided by its first bytes: TLS (then ALPN says h2 or
+// not), cleartext HTTP/2, or an HTTP/1.1 request that gets told how to connect.
+// With TLS, `plain` holds decrypted bytes the HTTP/2 layer has not used yet.
+struct Peer {
+  enum class Mode { sniffing, h2, http1 };
+  Mode mode = Mode::sniffing;
+  std::weak_ptr<net::Connection> conn;
+  uint64_t id = 0;
+  std::unique_ptr<tls::Session> tls;  // null for cleartext
+  std::string plain;
+  std::unique_ptr<h2::Connection> h2;
+  loop::TimerId timer = 0;
+
+  void send(std::string_view bytes);
+};
+
+void Peer::send(std::string_view bytes) {
+  auto c = conn.lock();
+  if (!c) return;
+  if (!tls) return c->send(bytes);
+  std::string wire;
+  if (std::string e = tls->write(bytes, wire); !e.empty()) {
+    logs::warn("#%llu %s", (unsigned long long)id, e.c_str());
+    return c->close_now();
+  }
+  c->send(wire);
+}
+
+class StreamingChat {
+ public:
+  StreamingChat(loop::Loop& loop, const Options& options, const tls::Context& tls)
+      : loop_(loop),
+        options_(options),
+        tls_(tls),
+        room_(static_cast<size_t>(options.history)) {}
+
+  void accept(const std::shared_ptr<net::Connection>& conn);
+  void shutdown();
+
+ private:
+  size_t on_input(Peer& peer, std::string_view in);
+  size_t on_plain(Peer& peer, std::string_view in);
+  void start_h2(Peer& peer);
+  size_t explain_http1(Peer& peer, std::string_view in);
+  void handle(Peer& peer, const h2::Request& req);
+  void serve_asset(Peer& peer, const h2::Request& req);
+  void get_messages(Peer& peer, const h2::Request& req);
+  void post_message(Peer& peer, const h2::Request& req);
+  void broadcast(const chat::Message& m);
+
+  loop::Loop& loop_;
+  Options options_;
+  const tls::Context& tls_;
+  chat::Room room_;
+  std::unordered_map<uint64_t, std::shared_ptr<Peer>> peers_;
+  // The open GET /messages streams, by (connection, stream).
+  std::map<std::pair<uint64_t, uint32_t>, std::weak_ptr<Peer>> listeners_;
+};
+
+void StreamingChat::accept(const std::shared_ptr<net::Connection>& conn) {
+  auto peer = std::make_shared<Peer>();
+  peer->conn = conn;
+  peer->id = conn->id();
+  peers_[peer->id] = peer;
+  Peer* p = peer.get();
+  // The input handler owns the Peer too: a close in the middle of reading (the
+  // close handler runs then) must not free what on_input is still using.
+  conn->start([this, peer](std::string_view in) { return on_input(*peer, in); },
+              [this, peer] {
+                loop_.cancel(peer->timer);
+                if (peer->h2) peer->h2->closed();
+                peers_.erase(peer->id);
+              });
+  // A connection that has not become HTTP/2 in time (no TLS handshake, no
+  // preface and SETTINGS, or an HTTP/1.1 request head that never ends) is dropped.
+  std::weak_ptr<net::Connection> weak = conn;
+  peer->timer = loop_.after(options_.handshake_timeout_ms, [weak, p] {
+    auto c = weak.lock();
+    if (!c || (p->h2 && p->h2->ready())) return;
+    logs::info("#%llu no TLS handshake or HTTP/2 preface within the timeout; closing",
+               (unsigned long long)p->id);
+    c->close_now();
+  });
+}
+
+// Raw bytes from the socket: TLS records, or cleartext.
+size_t StreamingChat::on_input(Peer& peer, std::string_view in) {
+  auto conn = peer.conn.lock();
+  if (!conn) return in.size();
+  // 0x16 is a TLS record of type handshake: a ClientHello (RFC 8446 §5.1).
+  if (peer.mode == Peer::Mode::sniffing && !peer.tls && !in.empty() &&
+      static_cast<uint8_t>(in[0]) == 0x16)
+    peer.tls = std::make_unique<tls::Session>(tls_);
+  if (!peer.tls) return on_plain(peer, in);
+
+  const bool was_done = peer.tls->handshake_done();
+  std::string wire;
+  std::string e = peer.tls->feed(in, peer.plain, wire);
+  if (!wire.empty()) conn->send(wire);
+  if (!e.empty()) {
+    // A TLS failure (a bad record, no common cipher...) ends this connection only.
+    logs::info("#%llu %s: %s", (unsigned long long)peer.id, conn->peer().c_str(),
+               e.c_str());
+    conn->close_after_flush();
+    return in.size();
+  }
+  if (peer.tls->handshake_done() && !was_done) {
+    const std::string alpn = peer.tls->alpn();
+    logs::trace("#%llu TLS handshake done, ALPN \"%s\"", (unsigned long long)peer.id,
+                alpn.c_str());
+    // RFC 9113 §3.2: over TLS, HTTP/2 is chosen with ALPN "h2" and nothing else.
+    if (alpn == "h2")
+      start_h2(peer);
+    else
+      peer.mode = Peer::Mode::http1;
+  }
+  if (peer.tls->peer_closed()) conn->close_after_flush();
+  if (!peer.plain.empty() && conn->open()) {
+    const size_t used = on_plain(peer, peer.plain);
+    peer.plain.erase(0, used);
+  }
+  return in.size();
+}
+
+// Bytes above TLS (or cleartext): HTTP/2, or HTTP/1.1 to be answered in kind.
+size_t StreamingChat::on_plain(Peer& peer, std::string_view in) {
+  if (peer.mode == Peer::Mode::sniffing) {
+    h2::ParseResult r = h2::check_preface(in);
+    if (r.status == h2::Status::need_more) return 0;
+    // "PRI * HTTP/2.0\r\n" and then something wrong is a broken HTTP/2 client:
+    // the HTTP/2 layer answers it (GOAWAY). Anything else is HTTP/1.x.
+    size_t same = 0;
+    while (same < in.size() && same < 16 && in[same] == h2::kConnectionPreface[same])
+      ++same;
+    if (r.status == h2::Status::done || same == 16)
+      start_h2(peer);
+    else
+      peer.mode = Peer::Mode::http1;
+  }
+  if (peer.mode == Peer::Mode::http1) return explain_http1(peer, in);
+  return peer.h2->on_input(in);
+}
+
+void StreamingChat::start_h2(Peer& peer) {
+  peer.mode = Peer::Mode::h2;
+  h2::Limits limits;
+  limits.max_concurrent_streams = static_cast<uint32_t>(options_.max_streams);
+  limits.flood_limit = static_cast<uint32_t>(options_.flood_limit);
+  Peer* p = &peer;
+  h2::Callbacks cb;
+  cb.send = [p](std::string_view bytes) { p->send(bytes); };
+  cb.request = [this, p](const h2::Request& req) { handle(*p, req); };
+  cb.stream_gone = [this, p](uint32_t stream) { listeners_.erase({p->id, stream}); };
+  cb.close = [p] {
+    if (auto c = p->conn.lock()) c->close_after_flush();
+  };
+  peer.h2 = std::make_unique<h2::Connection>(peer.id, limits, std::move(cb));
+  peer.h2->start();
+}
+
+// Someone spoke HTTP/1.1 to us (a browser at http://, curl without --http2...):
+// answer once, saying how to connect, and close.
+size_t StreamingChat::explain_http1(Peer& peer, std::string_view in) {
+  http::Request req;
+  http::ParseResult r = http::parse_request(in, http::Limits{}, req);
+  if (r.status == http::Status::need_more) return 0;
+  auto conn = peer.conn.lock();
+  http::trace_message(peer.id, "←", in.substr(0, r.consumed ? r.consumed : in.size()));
+  const std::string port = std::to_string(options_.port);
+  http::Response res;
+  // RFC 9110 §15.6.6: 505, the protocol version is not supported.
+  res.status = 505;
+  res.body =
+      "This server speaks HTTP/2 only.\n"
+      "  In a browser: https://localhost:" +
+      port +
+      "/ (TLS, ALPN h2)\n"
+      "  With curl:    curl -k https://localhost:" +
+      port +
+      "/\n"
+      "            or  curl --http2-prior-knowledge http://localhost:" +
+      port + "/\n";
+  const std::string bytes = http::serialize(res, false);
+  http::trace_message(peer.id, "→", bytes);
+  peer.send(bytes);
+  if (conn) conn->close_after_flush();
+  return in.size();
+}
+
+// Handlers
+// --------
+
+// Header names are lower case in HTTP/2 (RFC 9113 §8.2.1).
+static hpack::HeaderList fields_of(const http::Response& r) {
+  hpack::HeaderList out = {{"content-type", r.content_type}};
+  for (const http::Header& h : r.headers) {
+    std::string name = h.name;
+    for (char& c : name)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.push_back({name, h.value});
+  }
+  return out;
+}
+
+static void respond(Peer& peer, uint32_t stream, const http::Response& r) {
+  peer.h2->respond(stream, r.status, fields_of(r), r.body);
+}
+
+void StreamingChat::handle(Peer& peer, const h2::Request& req) {
+  const std::string path = req.path.substr(0, req.path.find('?'));
+  if (path == "/messages") {
+    if (req.method == "GET") return get_messages(peer, req);
+    if (req.method == "POST") return post_message(peer, req);
+    // RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
+    return respond(peer, req.stream_id, http::method_not_allowed("GET, POST"));
+  }
+  if (assets::find(path)) {
+    if (req.method == "GET") return serve_asset(peer, req);
+    return respond(peer, req.stream_id, http::method_not_allowed("GET"));
+  }
+  respond(peer, req.stream_id, http::text_response(404, "not found\n"));
+}
+
+void StreamingChat::serve_asset(Peer& peer, const h2::Request& req) {
+  const assets::Asset* asset = assets::find(req.path);
+  // Server push (RFC 9113 §8.4): the page will ask for these next, so send them
+  // unasked. Only when the client said it accepts push; browsers no longer do.
+  if (req.path == "/" && peer.h2->push_enabled()) {
+    for (const char* path : {"/chat.js", "/client.js", "/style.css"}) {
+      const http::Response r = http::asset_response(*assets::find(path));
+      peer.h2->push(req, path, 200, fields_of(r), r.body);
+    }
+  }
+  respond(peer, req.stream_id, http::asset_response(*asset));
+}
+
+// Reads ?since=ID: absent means "I have nothing yet"; anything but digits is a 400.
+static bool read_since(std::string_view target, std::optional<uint64_t>& since) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return true;
+  http::Request probe;
+  probe.query = std::string(target.substr(q + 1));
+  auto raw = probe.param("since");
+  if (!raw) return true;
+  if (raw->empty() || raw->size() > 19) return false;
+  uint64_t n = 0;
+  for (char c : *raw) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  since = n;
+  return true;
+}
+
+void StreamingChat::get_messages(Peer& peer, const h2::Request& req) {
+  std::optional<uint64_t> since;
+  if (!read_since(req.path, since))
+    return respond(
+        peer, req.stream_id,
+        http::json_response(400, chat::error_json("since: must be a message "
+                                                  "id (a whole number >= 0)")));
+  // The response starts now and never ends: history first, then each new message.
+  peer.h2->start_response(req.stream_id, 200,
+                          {{"content-type", "application/x-ndjson"},
+                           {"cache-control", "no-store"},
+                           {"x-content-type-options", "nosniff"}});
+  const chat::Page page = since ? room_.after(*since) : room_.latest(kLatest);
+  std::string lines;
+  if (page.missed) lines += "{\"missed\":" + std::to_string(page.missed) + "}\n";
+  for (const chat::Message* m : page.messages) {
+    chat::append_json(lines, *m);
+    lines += '\n';
+  }
+  if (!lines.empty()) peer.h2->send_data(req.stream_id, lines, false);
+  if (peer.h2->stream_open(req.stream_id))
+    listeners_[{peer.id, req.stream_id}] = peers_[peer.id];
+}
+
+void StreamingChat::post_message(Peer& peer, const h2::Request& req) {
+  // Requiring JSON keeps other sites' plain HTML forms from posting here.
+  const std::string* type = req.header("content-type");
+  if (!type || !http::iequals(type->substr(0, type->find(';')), "application/json"))
+    return respond(peer, req.stream_id,
+                   http::json_response(415, chat::error_json("body: Content-Type must "
+                                                             "be application/json")));
+  std::string error;
+  auto post = chat::parse_post(req.body, error);
+  if (!post) {
+    logs::info("#%llu POST /messages refused: %s", (unsigned long long)peer.id,
+               error.c_str());
+    return respond(peer, req.stream_id,
+                   http::json_response(400, chat::error_json(error)));
+  }
+  const chat::Message& m = room_.post(std::move(post->user), std::move(post->text));
+  respond(peer, req.stream_id, http::json_response(201, chat::to_json(m)));
+  broadcast(m);
+}
+
+// One post, one line on every open GET /messages stream, whichever connection
+// it is on. A copy of the list: writing may end a stream (a reader that stopped
+// reading), which removes it from listeners_.
+void StreamingChat::broadcast(const chat::Message& m) {
+  const std::string line = chat::to_json(m) + "\n";
+  auto listeners = listeners_;
+  for (auto& [key, weak] : listeners)
+    if (auto peer = weak.lock(); peer && peer->h2)
+      peer->h2->send_data(key.second, line, false);
+}
+
+// SIGTERM or Ctrl-C: GOAWAY to every connection and every stream ended cleanly.
+void StreamingChat::shutdown() {
+  auto peers = peers_;
+  for (auto& [id, peer] : peers)
+    if (peer->h2) peer->h2->shutdown();
+  listeners_.clear();
+}
+
+// The build directory: where the binary is (for the certificate).
+std::string binary_dir(const char* argv0) {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  std::string path =
+      n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string(argv0);
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+}  // namespace
+
+// main
+// ----
+
+int main(int argc, char** argv) {
+  Options options;
+  flags::Flags f("lesson-2", "A chat streamed over HTTP/2 (TLS with ALPN h2, or h2c).");
+  f.add("--port", &options.port, "port to listen on, 0 picks a free one");
+  f.add("--trace", &options.trace, "print every HTTP/2 frame in and out, decoded");
+  f.add("--history", &options.history, "messages the room keeps");
+  f.add(
+      "--cert-dir", &options.cert_dir,
+      "where localhost.pem is kept (made on first run); default: the binary's directory");
+  f.add("--max-streams", &options.max_streams,
+        "SETTINGS_MAX_CONCURRENT_STREAMS: open streams per connection");
+  f.add("--flood-limit", &options.flood_limit,
+        "SETTINGS, PINGs, empty DATA frames or stream resets per second before "
+        "GOAWAY ENHANCE_YOUR_CALM");
+  f.add("--handshake-timeout", &options.handshake_timeout_ms,
+        "ms a new connection has to finish its TLS handshake or HTTP/2 preface");
+  f.add("--max-connections", &options.max_connections,
+        "connections open at once, past it new ones are closed (0: up to the "
+        "open-file limit)");
+  f.parse(argc, argv);
+  if (options.trace) logs::enable_trace();
+
+  tls::Context tls;
+  const std::string dir =
+      options.cert_dir.empty() ? binary_dir(argv[0]) : options.cert_dir;
+  if (std::string error = tls.load(dir); !error.empty()) {
+    std::fprintf(stderr, "lesson-2: %s\n", error.c_str());
+    return 1;
+  }
+  loop::Loop loop;
+  net::Limits limits;
+  // Past the limit a new connection is closed unanswered: before its first
+  // bytes we cannot know whether it speaks TLS, HTTP/2 or HTTP/1.1.
+  limits.max_connections = static_cast<size_t>(options.max_connections);
+  net::Listener listener(loop, limits);
+  if (std::string error = listener.listen(static_cast<int>(options.port));
+      !error.empty()) {
+    std::fprintf(stderr, "lesson-2: %s\n", error.c_str());
+    return 1;
+  }
+  options.port = listener.port();
+  StreamingChat app(loop, options, tls);
+  listener.on_accept([&app](const auto& conn) { app.accept(conn); });
+  // The URL is the first line on stdout: tests and scripts read the port from it.
+  std::printf("https://localhost:%d/\n", listener.port());
+  std::fflush(stdout);
+  logs::info(
+      "lesson-2 listening on 127.0.0.1 and ::1 port %d (%s back end); TLS with "
+      "ALPN h2 and cleartext h2c on the same port; certificate %s",
+      listener.port(), loop::Loop::backend(), tls.pem_path().c_str());
+
+  net::on_shutdown_signal(loop, [&] {
+    logs::info("shutting down: GOAWAY to every connection");
+    app.shutdown();
+    listener.shutdown(2000, [&loop] { loop.stop(); });
+  });
+  loop.run();
+  return 0;
+}
