@@ -247,17 +247,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lesson-1: %s\n", error.c_str());
     return 1;
   }
-  // The URL is the first line on stdout: tests and scripts read the port from it.
-  std::printf("http://localhost:%d/\n", listener.port());
-  std::fflush(stdout);
-  logs::info("lesson-1 listening on 127.0.0.1 and ::1 port %d (%s back end)",
-             listener.port(), loop::Loop::backend());
-
+  // Installed before the URL is printed: whoever read the URL may signal at once.
   net::on_shutdown_signal(loop, [&] {
     logs::info("shutting down: answering held polls, closing connections");
     app.shutdown();
     listener.shutdown(2000, [&loop] { loop.stop(); });
   });
+  // The URL is the first line on stdout: tests and scripts read the port from it.
+  std::printf("http://localhost:%d/\n", listener.port());
+  std::fflush(stdout);
+  logs::info("lesson-1 listening on 127.0.0.1 and ::1 port %d (%s back end)",
+             listener.port(), loop::Loop::backend());
   loop.run();
   return 0;
 }

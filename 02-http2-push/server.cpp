@@ -445,6 +445,12 @@ int main(int argc, char** argv) {
   options.port = listener.port();
   StreamingChat app(loop, options, tls);
   listener.on_accept([&app](const auto& conn) { app.accept(conn); });
+  // Installed before the URL is printed: whoever read the URL may signal at once.
+  net::on_shutdown_signal(loop, [&] {
+    logs::info("shutting down: GOAWAY to every connection");
+    app.shutdown();
+    listener.shutdown(2000, [&loop] { loop.stop(); });
+  });
   // The URL is the first line on stdout: tests and scripts read the port from it.
   std::printf("https://localhost:%d/\n", listener.port());
   std::fflush(stdout);
@@ -452,12 +458,6 @@ int main(int argc, char** argv) {
       "lesson-2 listening on 127.0.0.1 and ::1 port %d (%s back end); TLS with "
       "ALPN h2 and cleartext h2c on the same port; certificate %s",
       listener.port(), loop::Loop::backend(), tls.pem_path().c_str());
-
-  net::on_shutdown_signal(loop, [&] {
-    logs::info("shutting down: GOAWAY to every connection");
-    app.shutdown();
-    listener.shutdown(2000, [&loop] { loop.stop(); });
-  });
   loop.run();
   return 0;
 }
