@@ -1,0 +1,156 @@
+// An Engine.IO v4 server: sessions ("clients" in the protocol document) over HTTP
+// long polling or WebSocket, the upgrade from one to the other, the heartbeat.
+//
+//   eio::Server engine(loop, options);
+//   engine.on_connection = [](std::shared_ptr<eio::Socket> socket) {
+//     eio::Socket* s = socket.get();  // the server holds the session until it closes
+//     s->on_message = [s](std::string_view data, bool binary) {
+//       binary ? s->send_binary(data) : s->send(data);  // an echo
+//     };
+//   };
+//   http::Server http(loop, http_options, [&](const auto& ex) {
+//     if (engine.handle(ex)) return;
+//     ...
+//   });
+//
+// What the reference server has and this does not: protocol v3 clients, the
+// WebTransport transport, cookies, allowRequest hooks, compression, and a POST
+// read in pieces (the HTTP server hands us whole bodies, at most max_payload).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "03-raw-websocket/ws_connection.h"
+#include "common/http_server.h"
+#include "common/loop.h"
+#include "engineio_packet.h"
+
+namespace eio {
+
+// The reference server's error answers (its Server.errors): a refused request is
+// answered 400 (403 for forbidden) with {"code":N,"message":"..."}.
+enum ErrorCode {
+  kUnknownTransport = 0,
+  kUnknownSid = 1,
+  kBadHandshakeMethod = 2,
+  kBadRequest = 3,
+  kForbidden = 4,
+  kUnsupportedProtocolVersion = 5,
+};
+
+struct Options {
+  int64_t ping_interval_ms = 25000, ping_timeout_ms = 20000;
+  size_t max_payload = 1000000;
+  std::string cors_origin;  // "" = no CORS headers
+  std::string path = "/socket.io/";
+  int64_t upgrade_timeout_ms = 10000;  // a probe must be followed by 5 within this
+};
+
+class Server;
+
+// One Engine.IO session. The Server holds it from the handshake until it closes;
+// on_close is called once, then the Server lets go of it. Sending after that is
+// ignored. on_message is never reset (it may be running when the session ends), so
+// it should hold the socket by raw or weak pointer, never by shared_ptr.
+class Socket : public std::enable_shared_from_this<Socket> {
+ public:
+  const std::string& id() const { return id_; }
+  const char* transport() const { return websocket_ ? "websocket" : "polling"; }
+  const http::Request& handshake() const { return handshake_; }
+  bool open() const { return state_ == State::open; }
+
+  void send(std::string_view text);  // a message packet (4...) with text data
+  void send_binary(std::string_view bytes);
+  void close();  // server-initiated close
+
+  std::function<void(std::string_view data, bool binary)> on_message;
+  // "transport close", "ping timeout", "forced close", "parse error",
+  // "transport error"
+  std::function<void(const std::string& reason)> on_close;
+
+  Socket(Server& server, std::string id, http::Request handshake);
+
+ private:
+  friend class Server;
+  enum class State { open, closing, closed };
+
+  void write(Packet packet);
+  void flush();
+  void receive(const Packet& packet, const char* via);
+  void schedule_ping();
+  void finish(const std::string& reason);
+  // HTTP long polling
+  void on_poll(const std::shared_ptr<http::Exchange>& ex);
+  void on_post(const std::shared_ptr<http::Exchange>& ex);
+  void answer_poll();
+  // WebSocket, and the upgrade to it
+  void attach(const std::shared_ptr<ws::Socket>& ws);
+  void use_websocket(std::shared_ptr<ws::Socket> ws);
+  void probe(std::shared_ptr<ws::Socket> ws);
+  void on_ws_message(ws::Socket* from, bool binary, std::string_view payload);
+  void on_ws_close(ws::Socket* from, uint16_t code);
+  void on_probe_packet(const Packet& packet);
+  void drop_probe();
+  void release(std::shared_ptr<ws::Socket>& ws);
+
+  Server* server_;  // nullptr once the Server is gone
+  loop::Loop& loop_;
+  Options options_;
+  std::string id_;
+  http::Request handshake_;
+  State state_ = State::open;
+  std::vector<Packet> pending_;  // written, not sent yet (polling)
+  size_t pending_bytes_ = 0;
+  std::shared_ptr<http::Exchange> poll_;  // the GET being held
+  std::shared_ptr<ws::Socket> ws_;  // once the transport is WebSocket
+  std::shared_ptr<ws::Socket> probe_;  // a WebSocket being upgraded to
+  bool probed_ = false;  // 2probe answered on probe_
+  bool websocket_ = false;  // the transport is (or was) WebSocket
+  loop::TimerId ping_timer_ = 0, pong_timer_ = 0, upgrade_timer_ = 0, close_timer_ = 0;
+};
+
+class Server {
+ public:
+  Server(loop::Loop& loop, Options options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Takes the exchange if its path starts with options.path and returns true.
+  bool handle(const std::shared_ptr<http::Exchange>& ex);
+  std::function<void(std::shared_ptr<Socket>)> on_connection;
+  void shutdown();  // closes every session (graceful: the close packet where possible)
+
+  const Options& options() const { return options_; }
+  size_t session_count() const { return sessions_.size(); }
+
+ private:
+  friend class Socket;
+  void handshake(const std::shared_ptr<http::Exchange>& ex, bool websocket);
+  void upgrade(const std::shared_ptr<http::Exchange>& ex, Socket& session);
+  std::shared_ptr<ws::Socket> accept_websocket(const std::shared_ptr<http::Exchange>& ex);
+  void refuse(const std::shared_ptr<http::Exchange>& ex, int code, bool websocket);
+  static void add_cors(const Options& options, const http::Request& req,
+                       http::Response& response);
+  static http::Response error_response(const Options& options, const http::Request& req,
+                                       int code);
+  void forget(const std::string& sid);
+  void retire(std::shared_ptr<ws::Socket> ws);
+
+  loop::Loop& loop_;
+  Options options_;
+  std::map<std::string, std::shared_ptr<Socket>> sessions_;
+  struct Retired {
+    int64_t until;
+    std::shared_ptr<ws::Socket> ws;
+  };
+  std::vector<Retired> retired_;
+};
+
+}  // namespace eio

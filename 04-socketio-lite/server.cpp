@@ -1,0 +1,370 @@
+// Lesson 04: a chat over Socket.IO (v5, on Engine.IO v4), written by hand.
+//
+// What this lesson adds
+// ---------------------
+// Lesson 03's WebSocket is a pipe of messages; everything else was ours to invent.
+// Socket.IO is a common answer to "everything else", in two layers. Engine.IO
+// (engineio.cpp) keeps one session alive whatever the network allows: long polling
+// first or WebSocket, the upgrade between them, its own heartbeat. Socket.IO
+// (socketio.cpp for the packets, io.cpp and socket.cpp for the server API) adds
+// named events, acknowledgements, binary attachments, namespaces and rooms. This
+// file is the chat written against that API, the way a socket.io application
+// would be: middleware checks the user, each room is a Socket.IO room, a post is
+// acknowledged with the stored message, and plain HTTP can post too.
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "common/assets.h"
+#include "common/chat.h"
+#include "common/flags.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/net.h"
+#include "conformance.h"
+#include "engineio.h"
+#include "io.h"
+
+namespace {
+
+// Wire format
+// -----------
+// An Engine.IO session at /socket.io/ carries Socket.IO packets; the first digit
+// is Engine.IO's (4 = message), the second Socket.IO's (0 CONNECT, 2 EVENT, 3 ACK,
+// 4 CONNECT_ERROR), then an optional ack id, then JSON:
+//   client → 40{"user":"ada"}                        CONNECT with the auth payload
+//   server → 40{"sid":"..."}
+//            or 44{"message":"user: must be a string","data":{...}}
+//   client → 420["room:join","general"]              → 430[{"room":"general"}]
+//   server → 42["online",{"room":"general","users":["ada","bob"]}]   to the room
+//   client → 421["msg:get",{"room":"general","since":7}]
+//                                       → 431[{"messages":[...],"missed":0}]
+//   client → 422["msg:post",{"user":"ada","text":"hi"}]
+//                                       → 432[{"id":8,...}] or 432[{"error":"..."}]
+//   server → 42["msg:new",{"id":8,"user":"ada","text":"hi","time":...}]  to the others
+//   POST /api/messages {"room":"general","user":"ada","text":"hi"}
+//                                       → 201 {"id":8,...}, and msg:new to the room
+// "missed" counts messages after `since` that fell out of the bounded history.
+
+struct Options {
+  int64_t port = 8004;
+  int64_t history = 1000;
+  int64_t ping_interval_ms = 25'000;
+  int64_t ping_timeout_ms = 20'000;
+  int64_t max_payload = 1'000'000;
+  int64_t connect_timeout_ms = 45'000;
+  std::string cors_origin;
+  bool protocol_echo = false;
+  bool trace = false;
+};
+
+constexpr size_t kLatest = 50;  // what a client gets before it has seen anything
+const char* const kRooms[] = {"general", "random"};
+const char* const kNoSuchRoom = "room: must be \"general\" or \"random\"";
+
+// Per-connection state
+// --------------------
+// Engine.IO keeps the sessions and Socket.IO the sockets and rooms (io.cpp). What
+// the chat adds is two fields in each socket's data: {"user":"ada","room":"general"}.
+class SocketIoChat {
+ public:
+  SocketIoChat(const Options& options, eio::Server& engine, sio::Server& io);
+
+  void handle(const std::shared_ptr<http::Exchange>& ex);
+  void shutdown();
+
+ private:
+  void serve_asset(const std::shared_ptr<http::Exchange>& ex);
+  void post_message(const std::shared_ptr<http::Exchange>& ex);
+  void on_connection(const std::shared_ptr<sio::Socket>& socket);
+  void join_room(sio::Socket& socket, const sio::Args& args, const sio::Ack& ack);
+  void get_messages(sio::Socket& socket, const sio::Args& args, const sio::Ack& ack);
+  void send_message(sio::Socket& socket, const sio::Args& args, const sio::Ack& ack);
+  void announce_online(const std::string& room);
+  chat::Room* find_room(const std::string& name);
+
+  Options options_;
+  eio::Server& engine_;
+  sio::Server& io_;
+  std::map<std::string, chat::Room> rooms_;  // each room keeps its own history
+};
+
+SocketIoChat::SocketIoChat(const Options& options, eio::Server& engine, sio::Server& io)
+    : options_(options), engine_(engine), io_(io) {
+  for (const char* name : kRooms)
+    rooms_.emplace(name, chat::Room(static_cast<size_t>(options.history)));
+  if (options.protocol_echo) {
+    sio::install_protocol_echo(io_);
+    return;
+  }
+
+  // Middleware: a socket joins "/" only with a valid user name in its auth
+  // payload; a refusal reaches the client as CONNECT_ERROR (connect_error there).
+  io_.use([](sio::Socket& socket) -> std::optional<sio::ConnectError> {
+    std::string error;
+    const json::Value* user = socket.auth().find("user");
+    if (!user || !user->is_string())
+      error = "user: must be a string";
+    else if (auto e = chat::validate(user->as_string(), "-"))
+      error = *e;
+    if (error.empty()) return std::nullopt;
+    return sio::ConnectError{
+        error,
+        json::Value(json::Object{{"field", "user"}, {"example", "{\"user\":\"ada\"}"}})};
+  });
+  io_.on_connection([this](const auto& socket) { on_connection(socket); });
+}
+
+// Handlers
+// --------
+
+void SocketIoChat::handle(const std::shared_ptr<http::Exchange>& ex) {
+  const http::Request& req = ex->request();
+  // /socket.io/ belongs to Engine.IO: its handshake, polls, posts and upgrades.
+  if (engine_.handle(ex)) return;
+  if (req.path == "/api/messages") {
+    if (req.method == "POST") return post_message(ex);
+    // RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
+    return ex->respond(http::method_not_allowed("POST"));
+  }
+  if (assets::find(req.path)) {
+    if (req.method == "GET") return serve_asset(ex);
+    return ex->respond(http::method_not_allowed("GET, HEAD"));
+  }
+  // Only the few paths above exist; nothing is ever looked up on disk.
+  ex->respond(http::text_response(404, "not found\n"));
+}
+
+void SocketIoChat::serve_asset(const std::shared_ptr<http::Exchange>& ex) {
+  ex->respond(http::asset_response(*assets::find(ex->request().path)));
+}
+
+chat::Room* SocketIoChat::find_room(const std::string& name) {
+  auto it = rooms_.find(name);
+  return it == rooms_.end() ? nullptr : &it->second;
+}
+
+// {"messages":[{...},{...}],"missed":0}
+static json::Value page_value(const chat::Page& page) {
+  json::Array messages;
+  for (const chat::Message* m : page.messages)
+    messages.push_back(chat::to_value(*m));
+  return json::Value(json::Object{{"messages", std::move(messages)},
+                                  {"missed", json::Value(page.missed)}});
+}
+
+static sio::Args error_reply(const std::string& error) {
+  return sio::Args{json::Value(json::Object{{"error", error}})};
+}
+
+// Plain HTTP, no socket: the message is stored first, then pushed to its room
+// through the registry, which any part of the program can reach.
+void SocketIoChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
+  const http::Request& req = ex->request();
+  const std::string* type = req.header("content-type");
+  if (!type || !http::iequals(type->substr(0, type->find(';')), "application/json"))
+    return ex->respond(http::json_response(
+        415, chat::error_json("body: Content-Type must be application/json")));
+  json::ParseResult body = json::parse(req.body);
+  if (!body.value)
+    return ex->respond(http::json_response(
+        400, chat::error_json("body: malformed JSON: " + body.error)));
+  const json::Value* room = body.value->find("room");
+  chat::Room* target = room && room->is_string() ? find_room(room->as_string()) : nullptr;
+  if (!target)
+    return ex->respond(http::json_response(400, chat::error_json(kNoSuchRoom)));
+  std::string error;
+  auto post = chat::read_post(*body.value, error);
+  if (!post) return ex->respond(http::json_response(400, chat::error_json(error)));
+  const chat::Message& m = target->post(std::move(post->user), std::move(post->text));
+  ex->respond(http::json_response(201, chat::to_json(m)));
+  if (sio::Server* io = sio::registry::io())
+    io->to(room->as_string()).emit("msg:new", sio::Args{chat::to_value(m)});
+}
+
+void SocketIoChat::on_connection(const std::shared_ptr<sio::Socket>& socket) {
+  sio::Socket* s = socket.get();  // the API drops these handlers on disconnect
+  s->data.set("user", s->auth().find("user")->as_string());
+  s->on("room:join",
+        [this, s](const auto& args, const auto& ack) { join_room(*s, args, ack); });
+  s->on("msg:get",
+        [this, s](const auto& args, const auto& ack) { get_messages(*s, args, ack); });
+  s->on("msg:post",
+        [this, s](const auto& args, const auto& ack) { send_message(*s, args, ack); });
+  s->on_disconnect([this, s](const std::string& reason) {
+    logs::info("%s (%s) left: %s", s->id().c_str(),
+               s->data.find("user")->as_string().c_str(), reason.c_str());
+    // It has already left every room: the others hear who is still there.
+    if (const json::Value* room = s->data.find("room"))
+      announce_online(room->as_string());
+  });
+}
+
+// 2["room:join","random"]: leaves the current room (a socket is in one chat room
+// at a time, plus the room named after its id) and joins the other.
+void SocketIoChat::join_room(sio::Socket& socket, const sio::Args& args,
+                             const sio::Ack& ack) {
+  std::string name = args.size() && args[0].is_string() ? args[0].as_string() : "";
+  if (!find_room(name)) {
+    if (ack) ack(error_reply(kNoSuchRoom));
+    return;
+  }
+  const json::Value* current = socket.data.find("room");
+  std::string old = current ? current->as_string() : "";
+  if (old != name) {
+    if (!old.empty()) socket.leave(old);
+    socket.join(name);
+    socket.data.set("room", name);
+    if (!old.empty()) announce_online(old);
+    announce_online(name);
+  }
+  if (ack) ack(sio::Args{json::Value(json::Object{{"room", name}})});
+}
+
+// 2["msg:get",{"room":"general","since":7}]: what came after id 7 (or the latest
+// 50 without since), in the ack. After a reconnect the client asks from the last
+// id it saw, so nothing is lost and nothing shown twice.
+void SocketIoChat::get_messages(sio::Socket& socket, const sio::Args& args,
+                                const sio::Ack& ack) {
+  if (!ack) return;  // a question nobody waits for
+  const json::Value* query = args.size() ? &args[0] : nullptr;
+  const json::Value* room = query ? query->find("room") : nullptr;
+  const json::Value* since = query ? query->find("since") : nullptr;
+  std::string name = room && room->is_string() ? room->as_string() : "";
+  if (!room) name = socket.data.find("room") ? socket.data.find("room")->as_string() : "";
+  chat::Room* target = find_room(name);
+  if (!target) return ack(error_reply(kNoSuchRoom));
+  if (!since || since->is_null())
+    return ack(sio::Args{page_value(target->latest(kLatest))});
+  double n = since->is_number() ? since->as_number() : -1;
+  if (n < 0 || n > 9007199254740991.0 ||
+      n != static_cast<double>(static_cast<uint64_t>(n)))
+    return ack(error_reply("since: must be a message id (a whole number >= 0)"));
+  ack(sio::Args{page_value(target->after(static_cast<uint64_t>(n)))});
+}
+
+// 2["msg:post",{"user":"ada","text":"hi"}]: stored in the socket's room, answered
+// in the ack with the stored message, pushed as msg:new to the rest of the room.
+void SocketIoChat::send_message(sio::Socket& socket, const sio::Args& args,
+                                const sio::Ack& ack) {
+  const json::Value* room = socket.data.find("room");
+  std::string error = "room: join a room first";
+  std::optional<chat::Post> post;
+  if (room && args.size()) post = chat::read_post(args[0], error);
+  if (!room || !post) {
+    logs::info("%s msg:post refused: %s", socket.id().c_str(), error.c_str());
+    if (ack) ack(error_reply(error));
+    return;
+  }
+  // The name in the post is the one shown; the online list follows a rename.
+  bool renamed = socket.data.find("user")->as_string() != post->user;
+  socket.data.set("user", post->user);
+  const chat::Message& m =
+      find_room(room->as_string())->post(std::move(post->user), std::move(post->text));
+  json::Value value = chat::to_value(m);
+  if (ack) ack(sio::Args{value});
+  // socket.to(room) leaves the sender out: it has its copy in the ack.
+  socket.to(room->as_string()).emit("msg:new", sio::Args{value});
+  if (renamed) announce_online(room->as_string());
+}
+
+// 2["online",{"room":"general","users":["ada","bob"]}] to everyone in the room.
+void SocketIoChat::announce_online(const std::string& room) {
+  std::set<std::string> users;  // sorted, and one entry for a user with two tabs
+  for (const auto& socket : io_.to(room).sockets())
+    users.insert(socket->data.find("user")->as_string());
+  if (users.empty()) return;  // nobody left to tell
+  json::Array list(users.begin(), users.end());
+  io_.to(room).emit(
+      "online",
+      sio::Args{json::Value(json::Object{{"room", room}, {"users", std::move(list)}})});
+}
+
+// SIGTERM or Ctrl-C: every socket hears "server shutting down", every session
+// gets Engine.IO's close packet where its transport allows.
+void SocketIoChat::shutdown() {
+  io_.close();
+  engine_.shutdown();
+}
+
+}  // namespace
+
+// main
+// ----
+
+int main(int argc, char** argv) {
+  Options options;
+  flags::Flags f("lesson-4",
+                 "A chat over Socket.IO (v5, on Engine.IO v4) written by hand.");
+  f.add("--port", &options.port, "port to listen on, 0 picks a free one");
+  f.add("--trace", &options.trace, "print every Engine.IO and Socket.IO packet");
+  f.add("--history", &options.history, "messages each room keeps");
+  f.add("--ping-interval", &options.ping_interval_ms, "ms between Engine.IO pings");
+  f.add("--ping-timeout", &options.ping_timeout_ms, "ms a client has to answer a ping");
+  f.add("--max-payload", &options.max_payload, "largest Engine.IO payload in bytes");
+  f.add("--connect-timeout", &options.connect_timeout_ms,
+        "ms a client has to join a namespace before it is closed");
+  f.add("--cors-origin", &options.cors_origin,
+        "an origin allowed to make cross-origin requests (e.g. http://localhost:3000)");
+  f.add("--protocol-echo", &options.protocol_echo,
+        "serve what the Engine.IO and Socket.IO protocol test suites expect");
+  f.parse(argc, argv);
+  if (options.trace) logs::enable_trace();
+
+  loop::Loop loop;
+  eio::Options engine_options;
+  engine_options.ping_interval_ms = options.ping_interval_ms;
+  engine_options.ping_timeout_ms = options.ping_timeout_ms;
+  engine_options.max_payload = static_cast<size_t>(options.max_payload);
+  engine_options.cors_origin = options.cors_origin;
+  eio::Server engine(loop, engine_options);
+  sio::Options io_options;
+  io_options.connect_timeout_ms = options.connect_timeout_ms;
+  io_options.limits.max_attachment_bytes = static_cast<size_t>(options.max_payload);
+  sio::Server io(loop, engine, io_options);
+  sio::registry::install(&io);
+  SocketIoChat app(options, engine, io);
+
+  // --protocol-echo also serves a raw Engine.IO echo at /engine.io/.
+  engine_options.path = "/engine.io/";
+  eio::Server echo_engine(loop, engine_options);
+  if (options.protocol_echo) {
+    sio::install_test_namespace(io);
+    sio::install_engine_echo(echo_engine);
+  }
+
+  http::ServerOptions server_options;
+  // A polling POST carries up to max_payload bytes of packets.
+  server_options.limits.max_body = static_cast<size_t>(options.max_payload);
+  http::Server server(loop, server_options, [&](const auto& ex) {
+    if (options.protocol_echo && echo_engine.handle(ex)) return;
+    app.handle(ex);
+  });
+  net::Listener listener(loop, net::Limits{});
+  listener.on_accept([&server](const auto& conn) { server.serve(conn); });
+  if (std::string error = listener.listen(static_cast<int>(options.port));
+      !error.empty()) {
+    std::fprintf(stderr, "lesson-4: %s\n", error.c_str());
+    return 1;
+  }
+  // Installed before the URL is printed: whoever read the URL may signal at once.
+  net::on_shutdown_signal(loop, [&] {
+    logs::info("shutting down: disconnecting every socket, closing every session");
+    app.shutdown();
+    echo_engine.shutdown();
+    listener.shutdown(2000, [&loop] { loop.stop(); });
+  });
+  // The URL is the first line on stdout: tests and scripts read the port from it.
+  std::printf("http://localhost:%d/\n", listener.port());
+  std::fflush(stdout);
+  logs::info("lesson-4 listening on 127.0.0.1 and ::1 port %d (%s back end)%s",
+             listener.port(), loop::Loop::backend(),
+             options.protocol_echo ? ", protocol echo mode" : "");
+
+  loop.run();
+  return 0;
+}
