@@ -42,7 +42,10 @@ LESSON_DIR_4 := 04-socketio-lite
 LESSONS := $(foreach n,1 2 3 4,$(if $(wildcard $(LESSON_DIR_$(n))/server.cpp),$(n)))
 BINARIES := $(foreach n,$(LESSONS),$(BUILD)/lesson-$(n))
 
-obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+# Objects go to $(OBJ); builds with the same flags may share it (make test's
+# two back ends differ only in common/loop_epoll.o and common/loop_poll.o).
+OBJ ?= $(BUILD)/obj
+obj = $(patsubst %.cpp,$(OBJ)/%.o,$(1))
 
 .PHONY: all help test unit units e2e valgrind fuzz fuzz-build format clean $(foreach n,1 2 3 4,lesson-$(n) diff-$(n))
 all: $(BINARIES)
@@ -56,7 +59,7 @@ help:
 	@echo "make format       clang-format every C++ file"
 	@echo "make POLL=1       use the poll(2) back end instead of epoll"
 
-$(BUILD)/obj/%.o: %.cpp
+$(OBJ)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
 
@@ -73,14 +76,14 @@ $(BUILD)/gen/lesson-%-assets.cpp: $(PAGE) $(BUILD)/embed
 define lesson_rules
 $(BUILD)/gen/lesson-$(1)-assets.cpp: $(LESSON_DIR_$(1))/client.js
 $(BUILD)/lesson-$(1): $(call obj,$(COMMON_SRC) $(LESSON$(1)_SRC)) \
-    $(BUILD)/obj/gen/lesson-$(1)-assets.o
+    $(OBJ)/gen/lesson-$(1)-assets.o
 	$(CXX) $(CXXFLAGS) $(SANFLAGS) -o $$@ $$^ $(EXTRA_LDFLAGS) $(LESSON$(1)_LIBS)
 lesson-$(1): $(BUILD)/lesson-$(1)
 	./$(BUILD)/lesson-$(1) $(ARGS)
 endef
 $(foreach n,$(LESSONS),$(eval $(call lesson_rules,$(n))))
 
-$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.cpp
+$(OBJ)/gen/%.o: $(BUILD)/gen/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(SANFLAGS) -c $< -o $@
 
@@ -107,7 +110,7 @@ E2E_TESTS := $(sort $(foreach n,$(TEST_LESSONS),$(wildcard tests/e2e/lesson$(n)*
 # the sanitizers and -Werror for each loop back end, then run unit and e2e tests.
 # Each back end's build, with the same variables for every step that uses it.
 TEST_EPOLL := BUILD=build/test-epoll POLL=0 SAN=1 WERROR=1 OPT="-O1 -g"
-TEST_POLL := BUILD=build/test-poll POLL=1 SAN=1 WERROR=1 OPT="-O1 -g"
+TEST_POLL := BUILD=build/test-poll OBJ=build/test-epoll/obj POLL=1 SAN=1 WERROR=1 OPT="-O1 -g"
 test:
 	@sh tests/setup.sh
 	$(MAKE) -j$(JOBS) $(TEST_EPOLL) all units
@@ -181,4 +184,4 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
