@@ -44,7 +44,9 @@ int64_t Loop::now_ms() {
 
 void Loop::run_once() {
   int timeout = -1;
-  if (!timers_.empty()) {
+  if (!deferred_.empty()) {
+    timeout = 0;  // work is waiting: look at the descriptors, but do not sleep
+  } else if (!timers_.empty()) {
     int64_t wait = timers_.begin()->first.first - now_ms();
     timeout = wait < 0 ? 0 : static_cast<int>(wait);
   }
@@ -63,6 +65,14 @@ void Loop::run_once() {
     auto node = timers_.extract(timers_.begin());
     deadlines_.erase(node.key().second);
     node.mapped()();
+  }
+  // Deferred work may defer more (a write that closes a connection...): run
+  // until none is left.
+  while (!deferred_.empty()) {
+    std::vector<std::function<void()>> batch;
+    batch.swap(deferred_);
+    for (auto& callback : batch)
+      callback();
   }
 }
 

@@ -52,6 +52,11 @@ class Loop {
   TimerId after(int64_t ms, std::function<void()> callback);
   void cancel(TimerId id);
 
+  // Calls callback at the end of this turn of the loop, after every ready
+  // descriptor and due timer: for work done once per turn, like writing out
+  // what several handlers queued for one connection.
+  void defer(std::function<void()> callback) { deferred_.push_back(std::move(callback)); }
+
   void run_once();
   void run();  // until stop()
   void stop() { stopped_ = true; }
@@ -71,6 +76,7 @@ class Loop {
   TimerId next_timer_ = 1;
   bool stopped_ = false;
   std::vector<std::pair<int, int>> ready_;
+  std::vector<std::function<void()>> deferred_;
 };
 
 }  // namespace loop

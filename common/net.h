@@ -52,7 +52,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     on_close_ = std::move(on_close);
   }
 
-  // Queues bytes; a connection whose unsent output passes output_cap is closed.
+  // Queues bytes, written at the end of this turn of the loop (so several sends
+  // leave in one system call); a connection whose unsent output passes
+  // output_cap is closed.
   void send(std::string_view bytes);
   // Stops reading and closes once everything queued has been written.
   void close_after_flush();
@@ -88,6 +90,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool paused_ = false;
   bool closing_ = false;
   bool delivering_ = false;
+  bool flush_scheduled_ = false;  // a write is deferred to the end of this loop turn
   std::function<void()> release_;  // set by the Listener that owns this connection
   friend class Listener;
 };
