@@ -38,7 +38,7 @@ struct Limits {
   // A request body, at most (else 413). The stream window we advertise is never
   // reopened, so a body can never exceed initial_window_size either.
   size_t max_body = 65535;
-  size_t max_unsent = 1 << 20;  // response bytes held for one stream's window
+  size_t max_unsent = 1 << 20;  // response bytes held waiting for window, all streams
   uint32_t flood_limit = 100;  // per second: SETTINGS, PINGs, empty DATA, resets
 };
 

@@ -18,6 +18,7 @@
 // with COMPRESSION_ERROR (RFC 9113 §4.3).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -97,8 +98,11 @@ class DynamicTable {
 class Decoder {
  public:
   // limit: the SETTINGS_HEADER_TABLE_SIZE we advertised; a size update may not
-  // go above it (§6.3).
-  explicit Decoder(size_t limit = kDefaultTableSize) : limit_(limit), table_(limit) {}
+  // go above it (§6.3). The table itself starts at 4096 whatever we advertise:
+  // RFC 9113 §6.5.2 and RFC 7541 §6.3, it grows only when the encoder sends a
+  // size update, so until then an index past 4096 bytes of entries is an error.
+  explicit Decoder(size_t limit = kDefaultTableSize)
+      : limit_(limit), table_(std::min(limit, kDefaultTableSize)) {}
   // Appends the block's fields to `out`; "" or "RFC 7541 §...: what was wrong".
   // max_list_size bounds what the fields add up to (§4.1 sizes): one indexed byte
   // can stand for a 4 KiB entry, so a small block could decode to gigabytes.

@@ -170,8 +170,12 @@ void Connection::send_data(uint32_t sid, std::string_view data, bool end_stream)
     return;
   Stream& s = it->second;
   // A reader that stops reading (its window stays shut) cannot make us hold
-  // more than max_unsent for it.
-  if (s.unsent.size() + data.size() > limits_.max_unsent)
+  // more than max_unsent for it: not per stream, which a client could multiply
+  // by opening a hundred of them, but for the whole connection.
+  size_t held = 0;
+  for (const auto& [id, other] : streams_)
+    held += other.unsent.size();
+  if (held + data.size() > limits_.max_unsent)
     return reset_stream(sid, ErrorCode::cancel,
                         "the client is not reading; over " +
                             std::to_string(limits_.max_unsent) +
