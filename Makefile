@@ -47,7 +47,7 @@ BINARIES := $(foreach n,$(LESSONS),$(BUILD)/lesson-$(n))
 OBJ ?= $(BUILD)/obj
 obj = $(patsubst %.cpp,$(OBJ)/%.o,$(1))
 
-.PHONY: all help test unit units e2e valgrind fuzz fuzz-build format clean $(foreach n,1 2 3 4,lesson-$(n) diff-$(n))
+.PHONY: all help test unit units e2e bench valgrind fuzz fuzz-build format clean $(foreach n,1 2 3 4,lesson-$(n) diff-$(n))
 all: $(BINARIES)
 
 help:
@@ -55,6 +55,7 @@ help:
 	@echo "make lesson-N     build lesson N and run it (ARGS='--trace' adds flags)"
 	@echo "make test         every test, under AddressSanitizer and UBSan, both loop back ends"
 	@echo "make diff-N       lesson N next to the lesson it builds on"
+	@echo "make bench        our servers against Node's, one Markdown table"
 	@echo "make fuzz         every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make format       clang-format every C++ file"
 	@echo "make POLL=1       use the poll(2) back end instead of epoll"
@@ -165,6 +166,18 @@ fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz-$(t))
 fuzz:
 	$(MAKE) -j$(JOBS) FUZZ=1 BUILD=build/fuzz OPT="-O1 -g" fuzz-build
 	sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# make bench: our lessons against the servers learners would otherwise use, on
+# fixed scenarios (tests/bench/README.md), printed as one Markdown table.
+# Release builds, no sanitizers. The load generator is tests/bench/*.cpp on
+# common/'s event loop, reusing lesson 03's frame codec.
+BENCH_SRC := $(wildcard tests/bench/*.cpp) $(COMMON_SRC) 03-raw-websocket/websocket.cpp
+$(BUILD)/loadgen: $(call obj,$(BENCH_SRC))
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) -o $@ $^ $(EXTRA_LDFLAGS) -lcrypto
+bench:
+	@sh tests/setup.sh bench
+	$(MAKE) -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" all build/bench/loadgen
+	node tests/bench/run.mjs build/bench
 
 # make diff-N: what lesson N changes in the lesson it builds on.
 DIFF_BASE_2 := 1

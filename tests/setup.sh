@@ -1,5 +1,6 @@
 #!/bin/sh
-# make test runs this first: it checks every tool the tests use, installs what is
+# make test runs this first (make bench runs it as `setup.sh bench`): it checks
+# every tool the tests use, installs what is
 # missing when it can (apt-get as root on Debian/Ubuntu, npm ci for the Node
 # packages), and otherwise stops with the exact command to run.
 set -e
@@ -31,6 +32,12 @@ fuzzer_links() {
     clang++ -fsanitize=fuzzer -x c++ - -o /dev/null
 }
 if command -v clang++ >/dev/null; then need libclang-rt-dev fuzzer_links; else missing="$missing libclang-rt-dev"; fi
+
+# make bench also needs the load tools that stand beside our own.
+if [ "${1:-}" = bench ]; then
+  need wrk has wrk
+  need nghttp2-server has nghttpd
+fi
 
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

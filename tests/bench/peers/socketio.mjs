@@ -1,0 +1,51 @@
+// Lesson 04's chat on the npm `socket.io` 4.8 server, the same events:
+//   CONNECT with auth {user}; room:join → ack {room} and "online" to the room;
+//   msg:post → ack with the stored message, msg:new to the rest of the room.
+import http from 'node:http';
+import { Server } from 'socket.io';
+import { Room, validate, portFlag, announce } from './chat.mjs';
+
+const rooms = new Map([['general', new Room(1000)], ['random', new Room(1000)]]);
+const server = http.createServer();
+const io = new Server(server, { serveClient: false });
+
+io.use((socket, next) => {
+  const user = socket.handshake.auth?.user;
+  const error = typeof user !== 'string' ? 'user: must be a string' : validate({ user, text: '-' });
+  if (error) return next(Object.assign(new Error(error), { data: { field: 'user' } }));
+  socket.data.user = user;
+  next();
+});
+
+function announceOnline(room) {
+  const users = new Set();
+  for (const [, s] of io.of('/').sockets) if (s.rooms.has(room)) users.add(s.data.user);
+  if (users.size) io.to(room).emit('online', { room, users: [...users].sort() });
+}
+
+io.on('connection', (socket) => {
+  socket.on('room:join', (name, ack) => {
+    if (!rooms.has(name)) return ack?.({ error: 'room: must be "general" or "random"' });
+    const old = socket.data.room;
+    if (old !== name) {
+      if (old) socket.leave(old);
+      socket.join(name);
+      socket.data.room = name;
+      if (old) announceOnline(old);
+      announceOnline(name);
+    }
+    ack?.({ room: name });
+  });
+  socket.on('msg:post', (post, ack) => {
+    const room = socket.data.room;
+    const error = room ? validate(post) : 'room: join a room first';
+    if (error) return ack?.({ error });
+    const m = rooms.get(room).post(post.user, post.text);
+    ack?.(m);
+    socket.to(room).emit('msg:new', m);
+  });
+  socket.on('disconnect', () => {
+    if (socket.data.room) announceOnline(socket.data.room);
+  });
+});
+server.listen(portFlag(), '127.0.0.1', () => announce(server));
