@@ -43,8 +43,10 @@ Server::~Server() {
 }
 
 // Like the reference's close(): a held GET gets the close packet, a WebSocket its
-// close frame; a polling client with no GET held is not waited for.
+// close frame (1001, after the close packet: see Socket::close); a polling client
+// with no GET held is not waited for.
 void Server::shutdown() {
+  shutting_down_ = true;
   auto sessions = sessions_;  // a copy: each close removes its session
   for (auto& [sid, session] : sessions) {
     session->close();
@@ -60,6 +62,8 @@ void Server::forget(const std::string& sid) {
 // runs (RFC 6455 §7.1.1: the server closes TCP after it). Never released inside
 // its own callback: old ones are let go only here, or when the Server goes.
 void Server::retire(std::shared_ptr<ws::Socket> ws) {
+  // RFC 6455 §7.4.1: 1001 "going away", such as a server going down.
+  if (ws->open() && shutting_down_) ws->close(1001, "server shutting down");
   if (ws->open()) ws->close(1000);
   int64_t now = loop::Loop::now_ms();
   std::erase_if(retired_,
@@ -98,6 +102,34 @@ void Server::refuse(const std::shared_ptr<http::Exchange>& ex, int code, bool we
     return;
   }
   ex->respond(error_response(options_, req, code));
+}
+
+// Past max_sessions: every session holds memory until it ends, and a handshake
+// costs the client one request, so without a cap a flood of handshakes grows the
+// server without bound. The protocol's error codes (the reference's six) have
+// none for "busy", so the body says 3 "Bad request", and the status says what is
+// meant: RFC 9110 §15.6.4, 503 is "temporarily overloaded", with Retry-After
+// (§10.2.3). A client treats any failed handshake as a reason to retry later.
+void Server::refuse_busy(const std::shared_ptr<http::Exchange>& ex, bool websocket) {
+  const http::Request& req = ex->request();
+  ++busy_refused_;
+  // One line a second at most, however fast the handshakes come.
+  if (int64_t now = loop::Loop::now_ms(); now - busy_logged_ms_ >= 1000) {
+    logs::warn("eio refused %llu handshake(s): --max-sessions %zu are open",
+               (unsigned long long)busy_refused_, options_.max_sessions);
+    busy_logged_ms_ = now;
+    busy_refused_ = 0;
+  }
+  http::Response r;
+  if (websocket) {
+    r = http::text_response(503, error_message(kBadRequest));
+    r.content_type = "text/html";
+  } else {
+    r = error_response(options_, req, kBadRequest);
+    r.status = 503;
+  }
+  r.headers.push_back({"Retry-After", "1"});
+  ex->respond(std::move(r));
 }
 
 http::Response Server::error_response(const Options& options, const http::Request& req,
@@ -177,6 +209,9 @@ bool Server::handle(const std::shared_ptr<http::Exchange>& ex) {
   // ... and EIO=4 (Engine.IO v4 "Query parameters": mandatory).
   if (req.param("EIO") != std::optional<std::string_view>("4"))
     return refuse(ex, kUnsupportedProtocolVersion, upgrade), true;
+  // Every handshake would be a session held for a while: past max_sessions, none.
+  if (options_.max_sessions && sessions_.size() >= options_.max_sessions)
+    return refuse_busy(ex, upgrade), true;
   handshake(ex, upgrade);
   return true;
 }

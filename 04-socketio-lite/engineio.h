@@ -50,6 +50,7 @@ struct Options {
   std::string cors_origin;  // "" = no CORS headers
   std::string path = "/socket.io/";
   int64_t upgrade_timeout_ms = 10000;  // a probe must be followed by 5 within this
+  size_t max_sessions = 10000;  // open at once; past it a handshake gets 503 (0: none)
 };
 
 class Server;
@@ -126,6 +127,9 @@ class Server {
   bool handle(const std::shared_ptr<http::Exchange>& ex);
   std::function<void(std::shared_ptr<Socket>)> on_connection;
   void shutdown();  // closes every session (graceful: the close packet where possible)
+  // From now on a server-side close is a shutdown's, even before shutdown():
+  // over WebSocket the close packet, then close code 1001.
+  void going_away() { shutting_down_ = true; }
 
   const Options& options() const { return options_; }
   size_t session_count() const { return sessions_.size(); }
@@ -136,6 +140,7 @@ class Server {
   void upgrade(const std::shared_ptr<http::Exchange>& ex, Socket& session);
   std::shared_ptr<ws::Socket> accept_websocket(const std::shared_ptr<http::Exchange>& ex);
   void refuse(const std::shared_ptr<http::Exchange>& ex, int code, bool websocket);
+  void refuse_busy(const std::shared_ptr<http::Exchange>& ex, bool websocket);
   static void add_cors(const Options& options, const http::Request& req,
                        http::Response& response);
   static http::Response error_response(const Options& options, const http::Request& req,
@@ -151,6 +156,9 @@ class Server {
     std::shared_ptr<ws::Socket> ws;
   };
   std::vector<Retired> retired_;
+  bool shutting_down_ = false;  // WebSockets close with 1001, "going away"
+  uint64_t busy_refused_ = 0;  // handshakes refused since the last log line
+  int64_t busy_logged_ms_ = INT64_MIN / 2;  // when that line was written
 };
 
 }  // namespace eio

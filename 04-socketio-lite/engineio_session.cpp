@@ -357,7 +357,17 @@ void Socket::release(std::shared_ptr<ws::Socket>& slot) {
 void Socket::close() {
   if (state_ != State::open) return;
   state_ = State::closing;
-  if (ws_) return finish("forced close");
+  if (ws_) {
+    // Shutting down, the close packet goes first, as over polling: a client
+    // then knows the session is over, not just this connection (the reference
+    // sends only the close frame, which the official client takes as either).
+    if (server_ && server_->shutting_down_) {
+      Packet p = bare(PacketType::close);
+      trace_packet(id_, "→", "websocket", p);
+      ws_->send_text(encode_for_websocket(p));
+    }
+    return finish("forced close");
+  }
   if (poll_) {
     pending_.push_back(bare(PacketType::close));
     answer_poll();

@@ -215,8 +215,10 @@ Namespace& Server::of(const std::string& name) {
   return *nsp;
 }
 
-// Shutdown: a copy, since each close removes its Client from the map.
+// Shutdown: a copy, since each close removes its Client from the map. Each
+// session then ends as the server is going away (the close packet, then 1001).
 void Server::close() {
+  engine_.going_away();
   auto clients = clients_;
   for (auto& [sid, client] : clients)
     client->close("server shutting down");

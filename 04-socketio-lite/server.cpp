@@ -57,6 +57,9 @@ struct Options {
   int64_t ping_timeout_ms = 20'000;
   int64_t max_payload = 1'000'000;
   int64_t connect_timeout_ms = 45'000;
+  int64_t max_sessions = 10'000;
+  int64_t head_timeout_ms = 10'000;
+  int64_t max_connections = 0;
   std::string cors_origin;
   bool protocol_echo = false;
   bool trace = false;
@@ -285,7 +288,7 @@ void SocketIoChat::announce_online(const std::string& room) {
 }
 
 // SIGTERM or Ctrl-C: every socket hears "server shutting down", every session
-// gets Engine.IO's close packet where its transport allows.
+// gets Engine.IO's close packet (a WebSocket then close code 1001).
 void SocketIoChat::shutdown() {
   io_.close();
   engine_.shutdown();
@@ -310,6 +313,11 @@ int main(int argc, char** argv) {
         "ms a client has to join a namespace before it is closed");
   f.add("--cors-origin", &options.cors_origin,
         "an origin allowed to make cross-origin requests (e.g. http://localhost:3000)");
+  f.add("--max-sessions", &options.max_sessions,
+        "Engine.IO sessions open at once, past it a handshake gets 503 (0: no cap)");
+  f.add("--head-timeout", &options.head_timeout_ms, "ms a request head may take");
+  f.add("--max-connections", &options.max_connections,
+        "connections open at once, past it 503 (0: up to the open-file limit)");
   f.add("--protocol-echo", &options.protocol_echo,
         "serve what the Engine.IO and Socket.IO protocol test suites expect");
   f.parse(argc, argv);
@@ -321,6 +329,7 @@ int main(int argc, char** argv) {
   engine_options.ping_timeout_ms = options.ping_timeout_ms;
   engine_options.max_payload = static_cast<size_t>(options.max_payload);
   engine_options.cors_origin = options.cors_origin;
+  engine_options.max_sessions = static_cast<size_t>(options.max_sessions);
   eio::Server engine(loop, engine_options);
   sio::Options io_options;
   io_options.connect_timeout_ms = options.connect_timeout_ms;
@@ -340,11 +349,20 @@ int main(int argc, char** argv) {
   http::ServerOptions server_options;
   // A polling POST carries up to max_payload bytes of packets.
   server_options.limits.max_body = static_cast<size_t>(options.max_payload);
+  server_options.head_timeout_ms = options.head_timeout_ms;
   http::Server server(loop, server_options, [&](const auto& ex) {
     if (options.protocol_echo && echo_engine.handle(ex)) return;
     app.handle(ex);
   });
-  net::Listener listener(loop, net::Limits{});
+  net::Limits limits;
+  limits.max_connections = static_cast<size_t>(options.max_connections);
+  // Written once, so without a Date (RFC 9110 §6.6.1 makes it optional for 5xx).
+  std::string busy = "too many connections; try again\n";
+  limits.refusal =
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+      std::to_string(busy.size()) + "\r\nConnection: close\r\n\r\n" + busy;
+  net::Listener listener(loop, limits);
   listener.on_accept([&server](const auto& conn) { server.serve(conn); });
   if (std::string error = listener.listen(static_cast<int>(options.port));
       !error.empty()) {
