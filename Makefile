@@ -128,9 +128,13 @@ unit: $(UNIT_BINARIES)
 	@for t in $(UNIT_BINARIES); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 ./$$t || exit 1; done
 
 # One file at a time (each starts its own servers), so nothing competes for the CPU.
+# A file is stopped after E2E_FILE_TIMEOUT seconds: a test that times out while
+# sockets are still open would otherwise keep node, and CI, waiting.
+E2E_FILE_TIMEOUT ?= 600
 e2e: $(foreach n,$(TEST_LESSONS),$(BUILD)/lesson-$(n))
 	@for t in $(E2E_TESTS); do echo "== $$t ($(BUILD))"; \
-	  ASAN_OPTIONS=detect_leaks=1 BUILD_DIR=$(BUILD) node --test $$t || exit 1; done
+	  ASAN_OPTIONS=detect_leaks=1 BUILD_DIR=$(BUILD) \
+	  timeout -k 10 $(E2E_FILE_TIMEOUT) node --test $$t || exit 1; done
 
 # valgrind: the poll(2) build without sanitizers, each lesson's main end-to-end
 # file run with the server under memcheck; any error or leak fails the exit code.
@@ -140,7 +144,8 @@ VALGRIND_TESTS := $(foreach n,$(LESSONS),$(wildcard tests/e2e/lesson$(n).test.mj
 valgrind:
 	$(MAKE) -j$(JOBS) BUILD=build/valgrind POLL=1 OPT="-O1 -g" all
 	@for t in $(VALGRIND_TESTS); do echo "== $$t (valgrind, poll back end)"; \
-	  LESSON_WRAPPER="$(VALGRIND)" BUILD_DIR=build/valgrind node --test $$t || exit 1; done
+	  LESSON_WRAPPER="$(VALGRIND)" BUILD_DIR=build/valgrind \
+	  timeout -k 10 $(E2E_FILE_TIMEOUT) node --test $$t || exit 1; done
 
 # Fuzzing (libFuzzer, clang): tests/fuzz/common_NAME.cpp fuzzes common/,
 # tests/fuzz/lessonN_NAME.cpp lesson N's protocol files (once lesson N exists).

@@ -25,6 +25,10 @@ export async function startLesson(n, args = [], options = {}) {
     env: { ...process.env, ...options.env },
   });
   const exited = once(proc, 'exit').then(([code, signal]) => ({ code, signal }));
+  // Whatever happens to the test (a timeout, a crash), the server does not outlive it.
+  const reap = () => proc.exitCode === null && proc.signalCode === null && proc.kill('SIGKILL');
+  process.once('exit', reap);
+  exited.then(() => process.removeListener('exit', reap));
   let errText = '';
   const watchers = [];
   const lines = [];
