@@ -69,6 +69,16 @@ static std::optional<std::string> check_field(const char* name, std::string_view
   return std::nullopt;
 }
 
+std::optional<uint64_t> parse_id(std::string_view digits) {
+  if (digits.empty() || digits.size() > 19) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
 std::optional<std::string> validate(std::string_view user, std::string_view text) {
   if (auto e = check_field("user", user, kMaxUser)) return e;
   return check_field("text", text, kMaxText);

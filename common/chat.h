@@ -63,6 +63,10 @@ std::optional<Post> parse_post(std::string_view body, std::string& error);
 // {"error":"..."}
 std::string error_json(std::string_view error);
 
+// A message id as clients send it (?since=12): 1 to 19 ASCII digits, so it fits
+// in 64 bits. nullopt for anything else: a sign, a space, a fraction, hex.
+std::optional<uint64_t> parse_id(std::string_view digits);
+
 int64_t now_ms();  // wall clock, ms since the epoch
 
 }  // namespace chat

@@ -294,6 +294,13 @@ const char* status_text(int status) {
   }
 }
 
+std::string busy_response() {
+  std::string body = "too many connections; try again\n";
+  return "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+         "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
 // RFC 9110 §5.6.7: IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT". Formatted once a second.
 const std::string& http_date() {
   static std::time_t cached_second = -1;

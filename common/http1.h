@@ -69,6 +69,11 @@ struct Response {
   std::string content_type = "text/plain; charset=utf-8";
 };
 
+// 503 with Retry-After: 1 and Connection: close, for a connection refused over
+// --max-connections. Made once at start-up, so without a Date (RFC 9110 §6.6.1
+// makes Date optional in a 5xx answer).
+std::string busy_response();
+
 // The current time as an HTTP date (RFC 9110 §5.6.7), e.g. for a Date header.
 const std::string& http_date();
 

@@ -84,3 +84,12 @@ TEST_CASE("messages are written as JSON.stringify would") {
         R"({"id":3,"user":"ada","text":"say \"hi\"","time":1732280000000})");
   CHECK(chat::error_json("user: bad") == R"({"error":"user: bad"})");
 }
+
+TEST_CASE("parse_id: 1 to 19 digits, nothing else") {
+  CHECK(chat::parse_id("0") == 0u);
+  CHECK(chat::parse_id("12") == 12u);
+  CHECK(chat::parse_id("9999999999999999999") == 9999999999999999999u);  // 19 digits
+  for (std::string_view bad : {"", "-1", "+1", " 1", "1 ", "1.5", "0x10", "12a",
+                               "18446744073709551615"})  // 20 digits: over the limit
+    CHECK_MESSAGE(!chat::parse_id(bad), bad);
+}

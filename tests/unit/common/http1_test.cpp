@@ -215,3 +215,13 @@ TEST_CASE("serialize writes the status line, length and headers") {
         "no\n");
   CHECK(at == out.find("Content-Type"));  // right after the status line
 }
+
+TEST_CASE("busy_response is a whole 503 that closes the connection") {
+  std::string r = http::busy_response();
+  CHECK(r.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0);
+  CHECK(r.find("\r\nRetry-After: 1\r\n") != std::string::npos);
+  CHECK(r.find("\r\nConnection: close\r\n") != std::string::npos);
+  size_t body = r.find("\r\n\r\n") + 4;
+  CHECK(r.find("Content-Length: " + std::to_string(r.size() - body) + "\r\n") !=
+        std::string::npos);
+}
