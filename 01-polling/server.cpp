@@ -118,14 +118,8 @@ std::string PollingChat::page_json(const chat::Page& page) {
 static bool read_since(const http::Request& req, std::optional<uint64_t>& since) {
   auto raw = req.param("since");
   if (!raw) return true;
-  if (raw->empty() || raw->size() > 19) return false;
-  uint64_t n = 0;
-  for (char c : *raw) {
-    if (c < '0' || c > '9') return false;
-    n = n * 10 + static_cast<uint64_t>(c - '0');
-  }
-  since = n;
-  return true;
+  since = chat::parse_id(*raw);
+  return since.has_value();
 }
 
 void PollingChat::get_messages(const std::shared_ptr<http::Exchange>& ex) {
@@ -234,12 +228,7 @@ int main(int argc, char** argv) {
   http::Server server(loop, server_options, [&app](const auto& ex) { app.handle(ex); });
   net::Limits limits;
   limits.max_connections = static_cast<size_t>(options.max_connections);
-  // Written once, so without a Date (RFC 9110 §6.6.1 makes it optional for 5xx).
-  std::string busy = "too many connections; try again\n";
-  limits.refusal =
-      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
-      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-      std::to_string(busy.size()) + "\r\nConnection: close\r\n\r\n" + busy;
+  limits.refusal = http::busy_response();
   net::Listener listener(loop, limits);
   listener.on_accept([&server](const auto& conn) { server.serve(conn); });
   if (std::string error = listener.listen(static_cast<int>(options.port));

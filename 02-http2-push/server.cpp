@@ -314,14 +314,8 @@ static bool read_since(std::string_view target, std::optional<uint64_t>& since) 
   probe.query = std::string(target.substr(q + 1));
   auto raw = probe.param("since");
   if (!raw) return true;
-  if (raw->empty() || raw->size() > 19) return false;
-  uint64_t n = 0;
-  for (char c : *raw) {
-    if (c < '0' || c > '9') return false;
-    n = n * 10 + static_cast<uint64_t>(c - '0');
-  }
-  since = n;
-  return true;
+  since = chat::parse_id(*raw);
+  return since.has_value();
 }
 
 void StreamingChat::get_messages(Peer& peer, const h2::Request& req) {

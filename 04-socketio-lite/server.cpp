@@ -356,12 +356,7 @@ int main(int argc, char** argv) {
   });
   net::Limits limits;
   limits.max_connections = static_cast<size_t>(options.max_connections);
-  // Written once, so without a Date (RFC 9110 §6.6.1 makes it optional for 5xx).
-  std::string busy = "too many connections; try again\n";
-  limits.refusal =
-      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
-      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-      std::to_string(busy.size()) + "\r\nConnection: close\r\n\r\n" + busy;
+  limits.refusal = http::busy_response();
   net::Listener listener(loop, limits);
   listener.on_accept([&server](const auto& conn) { server.serve(conn); });
   if (std::string error = listener.listen(static_cast<int>(options.port));
