@@ -66,6 +66,7 @@ void Connection::emit(const std::string& bytes) {
 }
 
 void Connection::trace_fields(const char* arrow, const hpack::HeaderList& fields) const {
+  if (!logs::tracing()) return;  // formatting every header would cost each request
   for (const hpack::Header& h : fields)
     logs::trace("#%llu %s   %s: %s", (unsigned long long)id_, arrow, h.name.c_str(),
                 logs::printable(h.value, 160).c_str());
