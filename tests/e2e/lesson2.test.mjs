@@ -6,16 +6,9 @@ import { execFile, spawn } from 'node:child_process';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, startLesson } from './lib.mjs';
+import { launchBrowser, startLesson, stopClean } from './lib.mjs';
 
 const T = { timeout: 30_000 };
-
-// SIGTERM must end the server cleanly: exit 0, so no sanitizer report.
-async function stopClean(lesson) {
-  const { code, signal } = await lesson.stop();
-  assert.equal(signal, null, lesson.stderr());
-  assert.equal(code, 0, lesson.stderr());
-}
 
 // Runs a tool to its end; resolves with { code, stdout, stderr }.
 function run(cmd, args, timeout = 20_000) {

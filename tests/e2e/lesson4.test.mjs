@@ -7,25 +7,7 @@ import assert from 'node:assert/strict';
 import { io, Manager } from 'socket.io-client';
 import { Socket as EngineSocket } from 'engine.io-client';
 import WebSocket from 'ws';
-import { launchBrowser, startLesson } from './lib.mjs';
-
-// SIGTERM must end the server cleanly: exit 0, so no sanitizer report (a leak
-// under detect_leaks=1 makes the exit code non-zero). A server that has not exited
-// 10 s after SIGTERM is killed and the hook fails, so a hang cannot stall the run.
-async function stopClean(lesson) {
-  let timer;
-  const hung = new Promise((resolve) => {
-    timer = setTimeout(() => {
-      lesson.proc.kill('SIGKILL');
-      resolve('hung');
-    }, 10_000);
-  });
-  const result = await Promise.race([lesson.stop(), hung]);
-  clearTimeout(timer);
-  assert.notEqual(result, 'hung', `still running 10 s after SIGTERM:\n${lesson.stderr()}`);
-  assert.equal(result.signal, null, lesson.stderr());
-  assert.equal(result.code, 0, lesson.stderr());
-}
+import { launchBrowser, startLesson, stopClean } from './lib.mjs';
 
 const T = { timeout: 20_000 };
 // The conformance suite's settings (socket.io-protocol-v5.md, "Test suite").

@@ -1,5 +1,6 @@
 // Shared by the end-to-end tests: start a lesson binary, and start headless
 // Chromium. BUILD_DIR (set by the Makefile) says which build to test.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
@@ -14,7 +15,8 @@ export const BUILD_DIR = process.env.BUILD_DIR ?? 'build';
 //   lines     every later stdout line (--trace output), as it arrives
 //   stderr()  everything logged so far
 //   waitFor(re, stream)  resolves with the first stdout (or 'stderr') line matching re
-//   stop()    SIGTERM; resolves with { code, signal } once the process has exited
+//   stop()    SIGTERM; resolves with { code, signal } once the process has exited,
+//             plus hung: true if it had to be killed 10 s after SIGTERM
 export async function startLesson(n, args = [], options = {}) {
   const binary = path.resolve(BUILD_DIR, `lesson-${n}`);
   // LESSON_WRAPPER runs the binary under another program (make valgrind).
@@ -70,11 +72,32 @@ export async function startLesson(n, args = [], options = {}) {
       return new Promise((resolve) => watchers.push({ re, stream, resolve }));
     },
     exited,
+    // SIGTERM; a server still running 10 s later is killed and reported as hung,
+    // so a hang fails the test instead of stalling the run.
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      return exited;
+      if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+      proc.kill('SIGTERM');
+      let timer;
+      const hung = new Promise((resolve) => {
+        timer = setTimeout(() => {
+          proc.kill('SIGKILL');
+          resolve(true);
+        }, 10_000);
+      });
+      const late = await Promise.race([exited.then(() => false), hung]);
+      clearTimeout(timer);
+      return late ? { ...(await exited), hung: true } : exited;
     },
   };
+}
+
+// SIGTERM must end a lesson cleanly: exit 0, so no sanitizer report (a leak under
+// detect_leaks=1 makes the exit code non-zero), and within 10 s.
+export async function stopClean(lesson) {
+  const { code, signal, hung } = await lesson.stop();
+  assert.ok(!hung, `still running 10 s after SIGTERM:\n${lesson.stderr()}`);
+  assert.equal(signal, null, lesson.stderr());
+  assert.equal(code, 0, lesson.stderr());
 }
 
 // Debian's Chromium, driven by playwright-core (which downloads no browser).
