@@ -26,26 +26,9 @@
 #include <string_view>
 
 #include "02-http2-push/hpack.h"
+#include "hpack_blocks.h"
 
 namespace {
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-// The next block: a 2-byte length, then the bytes (or what is left).
-std::string_view next_block(std::string_view& in) {
-  if (in.size() < 2) {
-    std::string_view b = in;
-    in = {};
-    return b;
-  }
-  const size_t n = static_cast<uint8_t>(in[0]) << 8 | static_cast<uint8_t>(in[1]);
-  in.remove_prefix(2);
-  std::string_view b = in.substr(0, n);
-  in.remove_prefix(b.size());
-  return b;
-}
 
 bool same(const hpack::HeaderList& a, const hpack::HeaderList& b) {
   if (a.size() != b.size()) return false;

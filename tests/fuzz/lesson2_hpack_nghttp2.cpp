@@ -36,25 +36,9 @@
 #include <string_view>
 
 #include "02-http2-push/hpack.h"
+#include "hpack_blocks.h"
 
 namespace {
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-std::string_view next_block(std::string_view& in) {
-  if (in.size() < 2) {
-    std::string_view b = in;
-    in = {};
-    return b;
-  }
-  const size_t n = static_cast<uint8_t>(in[0]) << 8 | static_cast<uint8_t>(in[1]);
-  in.remove_prefix(2);
-  std::string_view b = in.substr(0, n);
-  in.remove_prefix(b.size());
-  return b;
-}
 
 // nghttp2's answer for one whole block: false if it refused it.
 bool inflate(nghttp2_hd_inflater* inflater, std::string_view block,
