@@ -56,8 +56,12 @@ export function connect(handlers) {
         signal: deadline,
       });
       const bytes = new Uint8Array(await res.arrayBuffer());
-      const took = method === 'GET' ? 'held' : 'took';
-      handlers.wire('←', `${res.status} · ${bytes.length} B · ${took} ${seconds()} s`);
+      // Only a GET with ?since= and without wait=0 may be held; the server
+      // answers it at once when it already has news.
+      const holdable = method === 'GET' && path.includes('since=') && !path.includes('wait=0');
+      const s = seconds();
+      const timing = !holdable ? `took ${s} s` : s === '0.00' ? 'answered at once' : `held ${s} s`;
+      handlers.wire('←', `${res.status} · ${bytes.length} B · ${timing}`);
       let json = null;
       try {
         json = JSON.parse(new TextDecoder().decode(bytes));

@@ -116,6 +116,7 @@ export function connect(handlers) {
         });
         json = await res.json().catch(() => null);
       } catch (err) {
+        if (!signal.aborted) handlers.wire('←', `no answer (${err.message})`);
         throw new Error(`could not reach the server (${err.message})`);
       }
       handlers.wire('←', `${res.status} ${shorten(JSON.stringify(json))}`);

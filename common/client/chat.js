@@ -148,17 +148,19 @@ $('wire-panel').addEventListener('toggle', (event) => {
   if (event.target.open) wireList.scrollTop = wireList.scrollHeight;
 });
 
-// The name survives reloads; a random default keeps two fresh tabs apart.
+// Each tab keeps its own name across reloads: sessionStorage belongs to one tab
+// (localStorage is shared by every tab of the site, so two tabs would chat as
+// one person). A fresh tab starts empty and gets a random name of its own.
 const NAME_KEY = 'chat.name';
 function saveName() {
   try {
-    localStorage.setItem(NAME_KEY, nameBox.value.trim());
+    sessionStorage.setItem(NAME_KEY, nameBox.value.trim());
   } catch {
     // Storage can be off (private mode, policy): the name just won't persist.
   }
 }
 try {
-  nameBox.value = localStorage.getItem(NAME_KEY) ?? '';
+  nameBox.value = sessionStorage.getItem(NAME_KEY) ?? '';
 } catch {}
 if (!nameBox.value) {
   nameBox.value = `guest-${1000 + Math.floor(Math.random() * 9000)}`;

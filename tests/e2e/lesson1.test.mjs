@@ -313,7 +313,7 @@ describe('lesson 01: the page in headless Chromium', () => {
       d.dismiss();
     });
     page.dialogs = dialogs;
-    await page.addInitScript((name) => localStorage.setItem('chat.name', name), user);
+    await page.addInitScript((name) => sessionStorage.setItem('chat.name', name), user);
     await page.goto(`${server.url}${query}`);
     await page.waitForSelector('#status[data-connected="true"]');
     return page;

@@ -253,7 +253,7 @@ describe('lesson 02 in Chromium', () => {
 
   async function open(user) {
     const page = await browser.newPage();
-    await page.addInitScript((name) => localStorage.setItem('chat.name', name), user);
+    await page.addInitScript((name) => sessionStorage.setItem('chat.name', name), user);
     await page.goto(server.url);
     await page.waitForSelector('#status[data-connected="true"]');
     return page;

@@ -157,7 +157,7 @@ describe('lesson 03: two Chromium pages chat', () => {
       dialogs.push(d.message());
       d.dismiss();
     });
-    await page.addInitScript((name) => localStorage.setItem('chat.name', name), user);
+    await page.addInitScript((name) => sessionStorage.setItem('chat.name', name), user);
     await page.goto(url);
     await page.waitForSelector('#status[data-connected="true"]');
     return { page, dialogs };

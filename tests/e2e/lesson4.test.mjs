@@ -405,12 +405,12 @@ describe('lesson 04: the page in headless Chromium', () => {
     await stopClean(server);
   });
 
-  // A page whose user is `user` (the page keeps the name in localStorage).
+  // A page whose user is `user` (the page keeps the name in sessionStorage).
   // prepare(page) runs before the page loads (to route its WebSockets).
   async function open(user, query = '', prepare = async () => {}) {
     const page = await browser.newPage();
     await prepare(page);
-    await page.addInitScript((name) => localStorage.setItem('chat.name', name), user);
+    await page.addInitScript((name) => sessionStorage.setItem('chat.name', name), user);
     await page.goto(`${server.url}${query}`);
     await page.waitForSelector('#status[data-connected="true"]');
     return page;
