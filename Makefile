@@ -17,6 +17,10 @@ ifneq ($(shell uname -s),Linux)
   POLL := 1
 endif
 LOOP_BACKEND := $(if $(filter 1,$(POLL)),common/loop_poll.cpp,common/loop_epoll.cpp)
+# The back end this build was made with, rewritten only when it changes. Its object
+# depends on it, so after `make POLL=1` a plain `make` recompiles loop_epoll.cpp and
+# relinks (both objects stay side by side; make test's two builds still share OBJ).
+LOOP_STAMP = $(BUILD)/loop-backend
 
 COMMON_SRC := common/loop.cpp $(LOOP_BACKEND) common/net.cpp common/log.cpp \
   common/flags.cpp common/http1.cpp common/http_server.cpp common/json.cpp \
@@ -47,7 +51,7 @@ BINARIES := $(foreach n,$(LESSONS),$(BUILD)/lesson-$(n))
 OBJ ?= $(BUILD)/obj
 obj = $(patsubst %.cpp,$(OBJ)/%.o,$(1))
 
-.PHONY: all help test unit units e2e bench valgrind fuzz fuzz-build format clean $(foreach n,1 2 3 4,lesson-$(n) diff-$(n))
+.PHONY: all help trust-cert FORCE test unit units e2e bench valgrind fuzz fuzz-build format clean $(foreach n,1 2 3 4,lesson-$(n) diff-$(n))
 all: $(BINARIES)
 
 help:
@@ -59,10 +63,17 @@ help:
 	@echo "make fuzz         every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make format       clang-format every C++ file"
 	@echo "make POLL=1       use the poll(2) back end instead of epoll"
+	@echo "make trust-cert   trust lesson 2's certificate in Chromium's NSS database (Linux)"
 
 $(OBJ)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+$(call obj,$(LOOP_BACKEND)): $(LOOP_STAMP)
+$(LOOP_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo $(LOOP_BACKEND) | cmp -s - $@ || echo $(LOOP_BACKEND) > $@
+FORCE:
 
 $(BUILD)/embed: common/embed.cpp
 	@mkdir -p $(dir $@)
@@ -183,6 +194,12 @@ bench:
 	@sh tests/setup.sh bench
 	$(MAKE) -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" all build/bench/loadgen
 	node tests/bench/run.mjs build/bench
+
+# make trust-cert: Chromium and Chrome on Linux trust lesson 02's certificate
+# ($(BUILD)/localhost.pem), in $$HOME/.pki/nssdb; it prints what it changed and
+# how to undo it (tests/tools/trust-cert.sh).
+trust-cert: $(BUILD)/lesson-2
+	@sh tests/tools/trust-cert.sh $(BUILD)
 
 # make diff-N: what lesson N changes in the lesson it builds on.
 DIFF_BASE_2 := 1

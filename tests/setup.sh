@@ -23,6 +23,7 @@ need npm has npm
 need curl has curl
 need chromium test -x /usr/bin/chromium
 need nghttp2-client has nghttp
+need libnss3-tools has certutil  # make trust-cert and its test
 need python3-websockets /usr/bin/python3 -c "import websockets"
 need valgrind has valgrind
 need clang has clang++
