@@ -1,6 +1,8 @@
-// The shared page (common/client/chat.js), on lesson 01's server, in headless
-// Chromium: each tab keeps a name of its own. Tabs of one browser share
-// localStorage, so the name lives in sessionStorage, which belongs to one tab.
+// The shared page (common/client/chat.js, style.css) and lesson 01's client.js on
+// lesson 01's server, in headless Chromium: each tab keeps a name of its own (tabs
+// of one browser share localStorage, so the name lives in sessionStorage, which
+// belongs to one tab); the Send button has its colour; the wire panel says "held"
+// only of a poll that could be held.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser, startLesson, stopClean } from './lib.mjs';
@@ -80,6 +82,48 @@ describe('lesson 01 page: one name per tab', () => {
       const b = await tab(context, 0.2, 0.9); // a new draw would give guest-9100
       await reload(b);
       assert.equal(await nameOf(b), 'guest-2800');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the Send button is drawn in the accent colour', T, async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await tab(context, 0.1);
+      const [send, accent] = await page.evaluate(() => {
+        // The accent as a computed colour: a probe element painted with it.
+        const probe = document.createElement('div');
+        probe.style.color = 'var(--accent)';
+        document.body.append(probe);
+        const colour = getComputedStyle(probe).color;
+        probe.remove();
+        return [getComputedStyle(document.getElementById('send')).backgroundColor, colour];
+      });
+      assert.equal(send, accent);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the wire panel says held only of a poll that could be held', T, async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await tab(context, 0.1);
+      const held = () => page.$$eval('#wire li', (lines) => lines.map((l) => l.textContent));
+      // The first GET has no since: it is answered at once, never held.
+      await page.waitForFunction(() => document.querySelectorAll('#wire li.in').length >= 1);
+      const first = (await held()).find((l) => l.includes('←'));
+      assert.match(first, /200 · \d+ B · took \d+\.\d\d s/);
+      // Short polling asks with wait=0: never held either.
+      const short = await context.newPage();
+      await short.goto(`${server.url}?mode=short`);
+      await short.waitForFunction(() =>
+        [...document.querySelectorAll('#wire li')].some((l) => l.textContent.includes('wait=0')));
+      await short.waitForFunction(() => document.querySelectorAll('#wire li.in').length >= 2);
+      const answers = await short.$$eval('#wire li.in', (lines) => lines.map((l) => l.textContent));
+      assert.ok(answers.length >= 2);
+      for (const line of answers) assert.doesNotMatch(line, /held/);
     } finally {
       await context.close();
     }
