@@ -195,14 +195,21 @@ void Connection::on_data(const Frame& f) {
   if (end) return remote_closed(sid);
   // RFC 9113 §6.9: the body is consumed (kept, or dropped after an early answer),
   // so its room is given back to the stream as well, in batches of half the
-  // window; max_body bounds what is kept, --body-timeout how long it may come.
+  // window. While it is kept, never past max_body + 1 octets in all: one octet
+  // over the limit is enough to answer 413, and a client that sends more than
+  // that without waiting for us breaks flow control (caught above).
   s.recv_unacked += length;
-  if (s.recv_unacked >= limits_.initial_window_size / 2) {
+  const int64_t room =
+      s.discarding ? s.recv_unacked
+                   : std::min<int64_t>(s.recv_unacked,
+                                       int64_t(limits_.max_body) + 1 - s.recv_credit);
+  if (s.recv_unacked >= limits_.initial_window_size / 2 && room > 0) {
     std::string out;
-    write_window_update(out, sid, s.recv_unacked);
+    write_window_update(out, sid, static_cast<uint32_t>(room));
     emit(out);
-    s.recv_window += s.recv_unacked;
-    s.recv_unacked = 0;
+    s.recv_window += room;
+    s.recv_credit += room;
+    s.recv_unacked -= static_cast<uint32_t>(room);
   }
 }
 
@@ -299,7 +306,7 @@ void Connection::on_field_block() {
   Stream& s = streams_[sid];
   s.state = end ? State::half_closed_remote : State::open;
   s.send_window = peer_initial_window_;
-  s.recv_window = limits_.initial_window_size;
+  s.recv_window = s.recv_credit = limits_.initial_window_size;
   s.deadline_ms = loop::Loop::now_ms() + limits_.body_timeout_ms;
   s.request.stream_id = sid;
   // RFC 9113 §8.1.1: a malformed request is a stream error PROTOCOL_ERROR.
