@@ -110,6 +110,7 @@ class StreamingChat {
         room_(static_cast<size_t>(options.history)) {
     expire_requests();
   }
+  ~StreamingChat() { loop_.cancel(expire_timer_); }
 
   void accept(const std::shared_ptr<net::Connection>& conn);
   void shutdown(std::function<void()> done);
@@ -131,6 +132,7 @@ class StreamingChat {
   Options options_;
   const tls::Context& tls_;
   chat::Room room_;
+  loop::TimerId expire_timer_ = 0;
   std::unordered_map<uint64_t, std::shared_ptr<Peer>> peers_;
   // The open GET /messages streams, by (connection, stream).
   std::map<std::pair<uint64_t, uint32_t>, std::weak_ptr<Peer>> listeners_;
@@ -391,18 +393,21 @@ void StreamingChat::broadcast(const chat::Message& m) {
 
 // A request whose body stops arriving is answered 408 and reset, checked a few
 // times per --body-timeout, so it ends between 1 and 1.25 timeouts after its HEADERS.
+// A copy of the list: answering may close a connection, which leaves peers_.
 void StreamingChat::expire_requests() {
-  for (auto& [id, peer] : peers_)
+  auto peers = peers_;
+  for (auto& [id, peer] : peers)
     if (peer->h2) peer->h2->expire_requests(loop::Loop::now_ms());
-  loop_.after(std::max<int64_t>(options_.body_timeout_ms / 4, 10),
-              [this] { expire_requests(); });
+  expire_timer_ = loop_.after(std::max<int64_t>(options_.body_timeout_ms / 4, 10),
+                              [this] { expire_requests(); });
 }
 
 // SIGTERM or Ctrl-C: the first GOAWAY (2^31-1) and a PING to every connection;
 // once each has answered the PING (or after a second), the final GOAWAY and
 // every stream ended cleanly (RFC 9113 §6.8). Then done.
 void StreamingChat::shutdown(std::function<void()> done) {
-  for (auto& [id, peer] : peers_)
+  auto peers = peers_;
+  for (auto& [id, peer] : peers)
     if (peer->h2) peer->h2->shutdown();
   finish_shutdown(loop::Loop::now_ms() + 1000, std::move(done));
 }
