@@ -284,11 +284,11 @@ void Connection::on_field_block() {
     return connection_error(ErrorCode::protocol_error,
                             "§5.1.1: HEADERS on even stream " + std::to_string(sid));
   // RFC 9113 §5.1.1: a new stream id MUST be greater than every earlier one.
-  if (sid <= last_client_stream_)
+  if (sid <= seen_client_stream_)
     return connection_error(ErrorCode::protocol_error,
                             "§5.1.1: stream " + std::to_string(sid) +
                                 " is not above the last one, " +
-                                std::to_string(last_client_stream_));
+                                std::to_string(seen_client_stream_));
   seen_client_stream_ = sid;
   // RFC 9113 §6.8: after our (final) GOAWAY, new streams are ignored.
   if (going_away_) return;
@@ -353,10 +353,14 @@ void Connection::expire_requests(int64_t now_ms) {
     if ((s.state == State::open || s.discarding) && s.deadline_ms <= now_ms)
       late.push_back(id);
   for (uint32_t id : late) {
+    // Answering may have ended the connection (its streams gone) meanwhile.
+    auto it = streams_.find(id);
+    if (dead_ || it == streams_.end()) continue;
+    const bool answered = it->second.discarding;
     logs::info("#%llu stream %u: request body not complete within %lld ms; %s",
                (unsigned long long)id_, id, (long long)limits_.body_timeout_ms,
-               streams_[id].discarding ? "RST_STREAM" : "408");
-    if (!streams_[id].discarding)
+               answered ? "RST_STREAM" : "408");
+    if (!answered)
       respond(id, 408, {{"content-type", "text/plain"}},
               "request body not complete in time\n");
     reset_stream(id, ErrorCode::no_error, "");

@@ -279,9 +279,10 @@ void Connection::send_pushed(uint32_t parent) {
   for (auto& [id, s] : streams_)
     if (s.parent == parent && !s.responded) promised.push_back(id);
   for (uint32_t id : promised) {
-    Stream& s = streams_[id];
-    const std::string body = std::move(s.pushed_body);
-    respond(id, s.pushed_status, std::move(s.pushed_headers), body);
+    auto it = streams_.find(id);
+    if (dead_ || it == streams_.end()) return;  // the connection ended meanwhile
+    const std::string body = std::move(it->second.pushed_body);
+    respond(id, it->second.pushed_status, std::move(it->second.pushed_headers), body);
   }
 }
 
