@@ -199,10 +199,10 @@ void Connection::on_data(const Frame& f) {
   // over the limit is enough to answer 413, and a client that sends more than
   // that without waiting for us breaks flow control (caught above).
   s.recv_unacked += length;
-  const int64_t room =
-      s.discarding ? s.recv_unacked
-                   : std::min<int64_t>(s.recv_unacked,
-                                       int64_t(limits_.max_body) + 1 - s.recv_credit);
+  const int64_t room = s.discarding
+                           ? s.recv_unacked
+                           : std::min<int64_t>(s.recv_unacked, int64_t(limits_.max_body) +
+                                                                   1 - s.recv_credit);
   if (s.recv_unacked >= limits_.initial_window_size / 2 && room > 0) {
     std::string out;
     write_window_update(out, sid, static_cast<uint32_t>(room));
@@ -261,8 +261,8 @@ void Connection::on_field_block() {
   trace_fields("←", fields);
   // RFC 9113 §5.1: trailers that crossed our RST_STREAM are ignored.
   if (reset_by_us(sid)) return;
-  const std::string self = "RFC 7540 §5.3.1: stream " + std::to_string(sid) +
-                           " depends on itself";
+  const std::string self =
+      "RFC 7540 §5.3.1: stream " + std::to_string(sid) + " depends on itself";
 
   auto it = streams_.find(sid);
   if (it != streams_.end()) {

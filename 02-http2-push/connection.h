@@ -128,7 +128,7 @@ class Connection {
     bool unsent_end = false;  // END_STREAM goes with the last of it
     bool responded = false;  // our HEADERS went out
     bool head = false;  // a HEAD request: the response has no content (§9.3.2)
-    bool discarding = false;  // answered early (413, 431): the rest of the body is dropped
+    bool discarding = false;  // answered early (413, 431): the rest of the body dropped
     int64_t deadline_ms = 0;  // the request must be complete by then
     int64_t recv_credit = 0;  // octets the peer may send in all: the window + updates
     uint32_t recv_unacked = 0;  // body octets received, window not yet given back

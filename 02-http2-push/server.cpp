@@ -417,9 +417,8 @@ void StreamingChat::finish_shutdown(int64_t deadline_ms, std::function<void()> d
   for (auto& [id, peer] : peers_)
     waiting |= peer->h2 && !peer->h2->shut_down();
   if (waiting && loop::Loop::now_ms() < deadline_ms)
-    return (void)loop_.after(10, [this, deadline_ms, done] {
-      finish_shutdown(deadline_ms, done);
-    });
+    return (void)loop_.after(
+        10, [this, deadline_ms, done] { finish_shutdown(deadline_ms, done); });
   auto peers = peers_;
   for (auto& [id, peer] : peers)
     if (peer->h2) peer->h2->finish_shutdown();

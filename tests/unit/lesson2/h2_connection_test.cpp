@@ -385,7 +385,8 @@ TEST_CASE("request validation (RFC 9113 §8.2, §8.3)") {
       std::string::npos);
 }
 
-TEST_CASE("RFC 9113 §6.8: finish_shutdown() without the PING's ACK sends the last GOAWAY") {
+TEST_CASE(
+    "RFC 9113 §6.8: finish_shutdown() without the PING's ACK sends the last GOAWAY") {
   Client c;
   c.hello();
   c.send(c.request(1, "GET", "/"));
@@ -406,8 +407,8 @@ static std::vector<OwnedFrame> post_body(Client& c, uint32_t id, size_t size,
   int64_t stream_window = 65535, conn_window = 65535;
   std::vector<OwnedFrame> all;
   for (size_t sent = 0; sent < size && c.server.stream_open(id);) {
-    const size_t n = std::min<size_t>({16384, size - sent, size_t(stream_window),
-                                       size_t(conn_window)});
+    const size_t n = std::min<size_t>(
+        {16384, size - sent, size_t(stream_window), size_t(conn_window)});
     REQUIRE(n > 0);
     std::string out;
     write_data(out, id, std::string(n, ' '), sent + n == size);
@@ -417,7 +418,8 @@ static std::vector<OwnedFrame> post_body(Client& c, uint32_t id, size_t size,
     conn_window -= n;
     for (auto& f : c.frames()) {
       if (f.header.type == FrameType::window_update)
-        (f.header.stream_id ? stream_window : conn_window) += f.frame.window_size_increment;
+        (f.header.stream_id ? stream_window : conn_window) +=
+            f.frame.window_size_increment;
       all.push_back(std::move(f));
     }
   }
@@ -434,7 +436,8 @@ static int status_of(Client& c, const std::vector<OwnedFrame>& fs, uint32_t id) 
   return 0;
 }
 
-TEST_CASE("RFC 9113 §6.9: the stream window is given back, so a body of max_body arrives") {
+TEST_CASE(
+    "RFC 9113 §6.9: the stream window is given back, so a body of max_body arrives") {
   Client c;
   c.hello();
   c.frames();
@@ -445,7 +448,8 @@ TEST_CASE("RFC 9113 §6.9: the stream window is given back, so a body of max_bod
   CHECK(c.requests[0].body.size() == limits.max_body);
   size_t stream_updates = 0;
   for (const auto& f : fs)
-    stream_updates += f.header.type == FrameType::window_update && f.header.stream_id == 1;
+    stream_updates +=
+        f.header.type == FrameType::window_update && f.header.stream_id == 1;
   CHECK(stream_updates >= 1);
 }
 
@@ -550,7 +554,8 @@ TEST_CASE("RFC 9113 §5.1: the record of reset streams keeps reset_streams_remem
   CHECK(r->frame.error_code == ErrorCode::stream_closed);
 }
 
-TEST_CASE("RFC 9113 §5.1, §6.4: WINDOW_UPDATE of 0 on an idle stream is a connection error") {
+TEST_CASE(
+    "RFC 9113 §5.1, §6.4: WINDOW_UPDATE of 0 on an idle stream is a connection error") {
   Client c;
   c.hello();
   c.frames();
@@ -565,7 +570,8 @@ TEST_CASE("RFC 9113 §5.1, §6.4: WINDOW_UPDATE of 0 on an idle stream is a conn
   CHECK(c.close_asked);
 }
 
-TEST_CASE("RFC 7540 §5.3.1: HEADERS or PRIORITY depending on its own stream: PROTOCOL_ERROR") {
+TEST_CASE(
+    "RFC 7540 §5.3.1: HEADERS or PRIORITY depending on its own stream: PROTOCOL_ERROR") {
   Client c;
   c.hello();
   c.frames();
@@ -574,8 +580,8 @@ TEST_CASE("RFC 7540 §5.3.1: HEADERS or PRIORITY depending on its own stream: PR
   // Exclusive bit clear, dependency 1, weight 16, then the field block.
   std::string payload = std::string("\0\0\0\1\x10", 5) + c.encoder.encode(fields);
   std::string out;
-  write_frame(out, FrameType::headers, flag::end_headers | flag::end_stream | flag::priority,
-              1, payload);
+  write_frame(out, FrameType::headers,
+              flag::end_headers | flag::end_stream | flag::priority, 1, payload);
   c.send(out);
   auto fs = c.frames();
   const OwnedFrame* r = find(fs, FrameType::rst_stream);
