@@ -168,6 +168,9 @@ void Connection::on_data(const Frame& f) {
     conn_recv_window_ += conn_recv_unacked_;
     conn_recv_unacked_ = 0;
   }
+  const bool end = f.has(flag::end_stream);
+  // RFC 9113 §10.5: empty DATA frames cost work and carry nothing, even ignored.
+  if (f.data.empty() && !end && flooded(empty_data_flood_, "empty DATA frames")) return;
   // RFC 9113 §5.1: DATA that crossed our RST_STREAM is ignored (counted above),
   // and so is DATA on a stream above our last GOAWAY's (§6.8).
   if (reset_by_us(sid) || (going_away_ && sid > last_client_stream_)) return;
@@ -185,9 +188,6 @@ void Connection::on_data(const Frame& f) {
                             " octets exceeds the stream window of " +
                             std::to_string(s.recv_window));
   s.recv_window -= length;
-  const bool end = f.has(flag::end_stream);
-  // RFC 9113 §10.5: empty DATA frames cost work and carry nothing.
-  if (f.data.empty() && !end && flooded(empty_data_flood_, "empty DATA frames")) return;
   // RFC 9110 §15.5.14: 413 Content Too Large as soon as the body passes the limit.
   if (!s.discarding && s.request.body.size() + f.data.size() > limits_.max_body)
     refuse(sid, 413, "request body too large\n");

@@ -16,7 +16,9 @@
 // state (framing, HPACK, stream ids, the connection window) are connection errors,
 // answered with GOAWAY and a close; rules about one stream (a malformed request,
 // that stream's window) are stream errors, answered with RST_STREAM while the
-// connection goes on. Every one is logged with the rule's section.
+// connection goes on. Every one is logged with the rule's section. A stream error
+// on an idle stream, where RST_STREAM may not be sent (§6.4), is a connection
+// error; frames on a stream we reset are ignored (§5.1).
 #pragma once
 
 #include <cstdint>
