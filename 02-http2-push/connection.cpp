@@ -334,8 +334,8 @@ void Connection::on_field_block() {
 }
 
 // A final answer before the request is complete (413, 431). RFC 9113 §8.1 would
-// let us follow it with RST_STREAM NO_ERROR, but curl before 8.x then throws the
-// answer away; so the rest of the body is read and dropped (its windows given
+// let us follow it with RST_STREAM NO_ERROR, but curl 7.88 (Debian 12's) then
+// throws the answer away; so the rest of the body is read and dropped (its windows given
 // back) until END_STREAM, or until --body-timeout resets the stream.
 void Connection::refuse(uint32_t sid, int status, const char* text) {
   auto it = streams_.find(sid);
