@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/loop.h"
 
 namespace h2 {
 
@@ -51,7 +52,22 @@ size_t Connection::on_input(std::string_view in) {
         break;
       }
       used += r.consumed;
-      reset_stream(r.stream_id, r.code, r.reason);
+      const std::string on = " on stream " + std::to_string(r.stream_id);
+      // RFC 9113 §5.1: on an idle stream only HEADERS and PRIORITY may come, and
+      // §6.4 forbids RST_STREAM there: the error is the connection's.
+      if (idle(r.stream_id) && f.header.type != FrameType::priority) {
+        connection_error(ErrorCode::protocol_error,
+                         "§5.1: " + std::string(frame_type_name(f.header.type)) + on +
+                             ", which is idle");
+        break;
+      }
+      if (idle(r.stream_id)) {
+        connection_error(r.code, r.reason.substr(sizeof "RFC 9113 " - 1) + on +
+                                     ", idle: §6.4 forbids RST_STREAM there");
+        break;
+      }
+      // RFC 9113 §5.1: frames on a stream we reset are ignored.
+      if (!reset_by_us(r.stream_id)) reset_stream(r.stream_id, r.code, r.reason);
       continue;
     }
     if (logs::tracing()) trace_frame("←", in.substr(used), f);
@@ -64,8 +80,15 @@ size_t Connection::on_input(std::string_view in) {
 // RFC 9113 §5.1: a stream the peer has not opened yet. Client streams are odd,
 // ours (pushed) even.
 bool Connection::idle(uint32_t stream_id) const {
-  return stream_id % 2 ? stream_id > last_client_stream_
+  return stream_id % 2 ? stream_id > seen_client_stream_
                        : stream_id > last_pushed_stream_;
+}
+
+// RFC 9113 §5.1: after we send RST_STREAM, the peer may still send frames it
+// had sent before it saw ours; they are ignored, for the last
+// reset_streams_remembered streams we reset.
+bool Connection::reset_by_us(uint32_t stream_id) const {
+  return std::find(reset_.begin(), reset_.end(), stream_id) != reset_.end();
 }
 
 void Connection::handle(const Frame& f) {
@@ -90,6 +113,9 @@ void Connection::handle(const Frame& f) {
       return connection_error(ErrorCode::protocol_error,
                               "§8.4: PUSH_PROMISE from a client");
     case FrameType::ping:
+      // The ACK of our shutdown PING: one round trip, the second GOAWAY (§6.8).
+      if (f.has(flag::ack) && draining_ && f.opaque_data == kShutdownPing)
+        return finish_shutdown();
       if (f.has(flag::ack) || flooded(ping_flood_, "PINGs")) return;
       {
         // RFC 9113 §6.7: a PING without ACK is answered with the same 8 bytes, ACK.
@@ -142,6 +168,12 @@ void Connection::on_data(const Frame& f) {
     conn_recv_window_ += conn_recv_unacked_;
     conn_recv_unacked_ = 0;
   }
+  const bool end = f.has(flag::end_stream);
+  // RFC 9113 §10.5: empty DATA frames cost work and carry nothing, even ignored.
+  if (f.data.empty() && !end && flooded(empty_data_flood_, "empty DATA frames")) return;
+  // RFC 9113 §5.1: DATA that crossed our RST_STREAM is ignored (counted above),
+  // and so is DATA on a stream above our last GOAWAY's (§6.8).
+  if (reset_by_us(sid) || (going_away_ && sid > last_client_stream_)) return;
   auto it = streams_.find(sid);
   // RFC 9113 §5.1: DATA on a closed or half-closed (remote) stream: STREAM_CLOSED.
   if (it == streams_.end() || it->second.state == State::half_closed_remote ||
@@ -156,25 +188,38 @@ void Connection::on_data(const Frame& f) {
                             " octets exceeds the stream window of " +
                             std::to_string(s.recv_window));
   s.recv_window -= length;
-  const bool end = f.has(flag::end_stream);
-  // RFC 9113 §10.5: empty DATA frames cost work and carry nothing.
-  if (f.data.empty() && !end && flooded(empty_data_flood_, "empty DATA frames")) return;
-  if (!s.body_refused && s.request.body.size() + f.data.size() > limits_.max_body) {
-    // RFC 9110 §15.5.14: 413 Content Too Large; then RST_STREAM NO_ERROR asks the
-    // client to stop sending the rest (RFC 9113 §8.1).
-    s.body_refused = true;
-    respond(sid, 413, {{"content-type", "text/plain"}}, "request body too large\n");
-    return reset_stream(sid, ErrorCode::no_error, "");
+  // RFC 9110 §15.5.14: 413 Content Too Large as soon as the body passes the limit.
+  if (!s.discarding && s.request.body.size() + f.data.size() > limits_.max_body)
+    refuse(sid, 413, "request body too large\n");
+  if (!s.discarding) s.request.body += f.data;
+  if (end) return remote_closed(sid);
+  // RFC 9113 §6.9: the body is consumed (kept, or dropped after an early answer),
+  // so its room is given back to the stream as well, in batches of half the
+  // window. While it is kept, never past max_body + 1 octets in all: one octet
+  // over the limit is enough to answer 413, and a client that sends more than
+  // that without waiting for us breaks flow control (caught above).
+  s.recv_unacked += length;
+  const int64_t room = s.discarding
+                           ? s.recv_unacked
+                           : std::min<int64_t>(s.recv_unacked, int64_t(limits_.max_body) +
+                                                                   1 - s.recv_credit);
+  if (s.recv_unacked >= limits_.initial_window_size / 2 && room > 0) {
+    std::string out;
+    write_window_update(out, sid, static_cast<uint32_t>(room));
+    emit(out);
+    s.recv_window += room;
+    s.recv_credit += room;
+    s.recv_unacked -= static_cast<uint32_t>(room);
   }
-  // A stream's window is never opened again: it is as large as the largest body
-  // we accept, so a client that respects flow control cannot send more than we
-  // keep, and one that does not is caught just above.
-  s.request.body += f.data;
-  if (end) remote_closed(sid);
 }
 
 void Connection::on_headers_frame(const Frame& f) {
   block_stream_ = f.header.stream_id;
+  // RFC 7540 §5.3.1: a stream cannot depend on itself (a stream error PROTOCOL_ERROR,
+  // still enforced by nghttp2 and Go although RFC 9113 §5.3.2 deprecates priority).
+  // Known now, answered once the block is decoded: the HPACK table must follow it.
+  block_self_dependent_ =
+      f.has(flag::priority) && f.stream_dependency == f.header.stream_id;
   block_end_stream_ = f.has(flag::end_stream);
   block_frames_ = 1;
   block_.assign(f.field_block_fragment);
@@ -214,9 +259,14 @@ void Connection::on_field_block() {
   // COMPRESSION_ERROR.
   if (!e.empty()) return connection_error(ErrorCode::compression_error, e);
   trace_fields("←", fields);
+  // RFC 9113 §5.1: trailers that crossed our RST_STREAM are ignored.
+  if (reset_by_us(sid)) return;
+  const std::string self =
+      "RFC 7540 §5.3.1: stream " + std::to_string(sid) + " depends on itself";
 
   auto it = streams_.find(sid);
   if (it != streams_.end()) {
+    if (block_self_dependent_) return reset_stream(sid, ErrorCode::protocol_error, self);
     // RFC 9113 §5.1: a half-closed (remote) stream gets no more HEADERS.
     if (it->second.state == State::half_closed_remote)
       return reset_stream(sid, ErrorCode::stream_closed,
@@ -234,14 +284,16 @@ void Connection::on_field_block() {
     return connection_error(ErrorCode::protocol_error,
                             "§5.1.1: HEADERS on even stream " + std::to_string(sid));
   // RFC 9113 §5.1.1: a new stream id MUST be greater than every earlier one.
-  if (sid <= last_client_stream_)
+  if (sid <= seen_client_stream_)
     return connection_error(ErrorCode::protocol_error,
                             "§5.1.1: stream " + std::to_string(sid) +
                                 " is not above the last one, " +
-                                std::to_string(last_client_stream_));
-  // RFC 9113 §6.8: after our GOAWAY, new streams are ignored.
+                                std::to_string(seen_client_stream_));
+  seen_client_stream_ = sid;
+  // RFC 9113 §6.8: after our (final) GOAWAY, new streams are ignored.
   if (going_away_) return;
   last_client_stream_ = sid;
+  if (block_self_dependent_) return reset_stream(sid, ErrorCode::protocol_error, self);
   size_t open = 0;
   for (auto& [id, s] : streams_)
     open += id % 2;
@@ -249,28 +301,70 @@ void Connection::on_field_block() {
   // (REFUSED_STREAM says it was not processed: safe to retry).
   if (open >= limits_.max_concurrent_streams) {
     if (flooded(reset_flood_, "streams reset")) return;
-    std::string out;
-    write_rst_stream(out, sid, ErrorCode::refused_stream);
-    return emit(out);
+    return reset_stream(sid, ErrorCode::refused_stream, "");
   }
   Stream& s = streams_[sid];
   s.state = end ? State::half_closed_remote : State::open;
   s.send_window = peer_initial_window_;
-  s.recv_window = limits_.initial_window_size;
+  s.recv_window = s.recv_credit = limits_.initial_window_size;
+  s.deadline_ms = loop::Loop::now_ms() + limits_.body_timeout_ms;
   s.request.stream_id = sid;
   // RFC 9113 §8.1.1: a malformed request is a stream error PROTOCOL_ERROR.
   if (!(e = read_request(fields, s.request)).empty())
     return reset_stream(sid, ErrorCode::protocol_error, e);
+  // RFC 9110 §9.3.2: a HEAD response is a GET's without content.
+  s.head = s.request.method == "HEAD";
   // RFC 9113 §10.5.1: more than our SETTINGS_MAX_HEADER_LIST_SIZE: 431.
   size_t list_size = 0;
   for (const hpack::Header& h : fields)
     list_size += hpack::entry_size(h.name, h.value);
-  if (list_size > limits_.max_header_list_size) {
-    respond(sid, 431, {{"content-type", "text/plain"}}, "header list too large\n");
-    if (!end) reset_stream(sid, ErrorCode::no_error, "");
-    return;
+  if (list_size > limits_.max_header_list_size)
+    return refuse(sid, 431, "header list too large\n");
+  // RFC 9110 §8.6: Content-Length is 1*DIGIT; RFC 9113 §8.1.1 compares it with the
+  // DATA at the end. One larger than we accept is refused before the body comes.
+  if (const std::string* cl = s.request.header("content-length")) {
+    if (cl->empty() || cl->size() > 18 ||
+        cl->find_first_not_of("0123456789") != std::string::npos)
+      return reset_stream(sid, ErrorCode::protocol_error,
+                          "RFC 9110 §8.6: content-length " + *cl + " is not a number");
+    if (std::stoull(*cl) > limits_.max_body)
+      return refuse(sid, 413, "request body too large\n");
   }
   if (end) remote_closed(sid);
+}
+
+// A final answer before the request is complete (413, 431). RFC 9113 §8.1 would
+// let us follow it with RST_STREAM NO_ERROR, but curl 7.88 (Debian 12's) then
+// throws the answer away; so the rest of the body is read and dropped (its windows given
+// back) until END_STREAM, or until --body-timeout resets the stream.
+void Connection::refuse(uint32_t sid, int status, const char* text) {
+  auto it = streams_.find(sid);
+  if (it == streams_.end()) return;
+  it->second.discarding = it->second.state == State::open;
+  std::string().swap(it->second.request.body);
+  respond(sid, status, {{"content-type", "text/plain"}}, text);
+}
+
+// RFC 9110 §15.5.9: 408 Request Timeout, then RST_STREAM NO_ERROR (§8.1): the
+// client stopped sending, and the stream must not hold its body forever.
+void Connection::expire_requests(int64_t now_ms) {
+  std::vector<uint32_t> late;
+  for (const auto& [id, s] : streams_)
+    if ((s.state == State::open || s.discarding) && s.deadline_ms <= now_ms)
+      late.push_back(id);
+  for (uint32_t id : late) {
+    // Answering may have ended the connection (its streams gone) meanwhile.
+    auto it = streams_.find(id);
+    if (dead_ || it == streams_.end()) continue;
+    const bool answered = it->second.discarding;
+    logs::info("#%llu stream %u: request body not complete within %lld ms; %s",
+               (unsigned long long)id_, id, (long long)limits_.body_timeout_ms,
+               answered ? "RST_STREAM" : "408");
+    if (!answered)
+      respond(id, 408, {{"content-type", "text/plain"}},
+              "request body not complete in time\n");
+    reset_stream(id, ErrorCode::no_error, "");
+  }
 }
 
 // The client ended its side (END_STREAM): the request is complete.
@@ -283,7 +377,7 @@ void Connection::remote_closed(uint32_t sid) {
     return;
   }
   s.state = State::half_closed_remote;
-  if (s.body_refused) return;
+  if (s.discarding) return;  // answered already; the body was dropped
   // RFC 9113 §8.1.1: a content-length that does not match the DATA is malformed.
   if (const std::string* cl = s.request.header("content-length");
       cl && *cl != std::to_string(s.request.body.size()))

@@ -16,10 +16,13 @@
 // state (framing, HPACK, stream ids, the connection window) are connection errors,
 // answered with GOAWAY and a close; rules about one stream (a malformed request,
 // that stream's window) are stream errors, answered with RST_STREAM while the
-// connection goes on. Every one is logged with the rule's section.
+// connection goes on. Every one is logged with the rule's section. A stream error
+// on an idle stream, where RST_STREAM may not be sent (§6.4), is a connection
+// error; frames on a stream we reset are ignored (§5.1).
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -35,9 +38,16 @@ struct Limits {
   uint32_t initial_window_size = 65535;  // SETTINGS_INITIAL_WINDOW_SIZE we send
   uint32_t max_header_list_size = 16384;  // SETTINGS_MAX_HEADER_LIST_SIZE we send
   size_t max_header_block = 64 * 1024;  // HEADERS + CONTINUATION bytes, at most
-  // A request body, at most (else 413). The stream window we advertise is never
-  // reopened, so a body can never exceed initial_window_size either.
-  size_t max_body = 65535;
+  // A request body, at most (else 413): lesson 01's limit. Each stream's window is
+  // given back as its body arrives, so a body may be larger than the window.
+  size_t max_body = 64 * 1024;
+  // A request (its body) must be complete this long after its HEADERS (else 408
+  // and RST_STREAM), so a body that stops arriving cannot hold memory forever.
+  int64_t body_timeout_ms = 10'000;
+  // How many streams we reset are remembered, so that frames the peer sent
+  // before it saw our RST_STREAM are ignored (RFC 9113 §5.1); older ones are
+  // forgotten and their frames treated as on any closed stream.
+  size_t reset_streams_remembered = 256;
   size_t max_unsent = 1 << 20;  // response bytes held waiting for window, all streams
   uint32_t flood_limit = 100;  // per second: SETTINGS, PINGs, empty DATA, resets
 };
@@ -57,6 +67,9 @@ struct Request {
 std::string read_request(const hpack::HeaderList& fields, Request& out);
 // The same for trailers: regular fields only (§8.1).
 std::string check_trailers(const hpack::HeaderList& fields);
+
+// The opaque data of the PING that times a graceful shutdown (RFC 9113 §6.8).
+constexpr std::string_view kShutdownPing = "shutdown";
 
 struct Callbacks {
   std::function<void(std::string_view)> send;
@@ -83,13 +96,24 @@ class Connection {
 
   // RFC 9113 §8.4: pushes a GET of `path` on behalf of the request on parent, when
   // the peer allows it (SETTINGS_ENABLE_PUSH = 1). Returns the promised stream id,
-  // 0 when not pushed. Call before responding on parent.
+  // 0 when not pushed. Call before responding on parent: the PUSH_PROMISE goes
+  // out at once, the pushed response right after the parent's HEADERS.
   uint32_t push(const Request& parent, std::string path, int status,
                 hpack::HeaderList headers, std::string_view body);
   bool push_enabled() const { return peer_enable_push_; }
 
-  // Graceful end (SIGTERM): GOAWAY NO_ERROR, and every unfinished response ended.
+  // Graceful end (SIGTERM), in two steps (RFC 9113 §6.8). shutdown(): GOAWAY
+  // NO_ERROR with stream id 2^31-1 and a PING; streams the client opens meanwhile
+  // are still served. When the PING's ACK is back (or the caller stops waiting and
+  // calls finish_shutdown()): GOAWAY with the last stream processed, and every
+  // unfinished response ended.
   void shutdown();
+  void finish_shutdown();
+  // The final GOAWAY went out (a graceful one or an error).
+  bool shut_down() const { return going_away_; }
+  // RFC 9110 §15.5.9: answers 408 and resets every stream whose request is not
+  // complete body_timeout_ms after its HEADERS. now_ms: loop::Loop::now_ms().
+  void expire_requests(int64_t now_ms);
   // The transport is gone: every stream is gone with it.
   void closed();
   bool stream_open(uint32_t stream_id) const { return streams_.count(stream_id) != 0; }
@@ -105,7 +129,17 @@ class Connection {
     std::string unsent;  // DATA waiting for window
     bool unsent_end = false;  // END_STREAM goes with the last of it
     bool responded = false;  // our HEADERS went out
-    bool body_refused = false;
+    bool head = false;  // a HEAD request: the response has no content (§9.3.2)
+    bool discarding = false;  // answered early (413, 431): the rest of the body dropped
+    int64_t deadline_ms = 0;  // the request must be complete by then
+    int64_t recv_credit = 0;  // octets the peer may send in all: the window + updates
+    uint32_t recv_unacked = 0;  // body octets received, window not yet given back
+    // A pushed stream: the request it was promised on, and the response that
+    // goes out after the parent's HEADERS.
+    uint32_t parent = 0;
+    int pushed_status = 0;
+    hpack::HeaderList pushed_headers;
+    std::string pushed_body;
     Request request;
   };
   struct Flood {
@@ -122,6 +156,9 @@ class Connection {
   void on_rst_stream(const Frame& f);
   void on_window_update(const Frame& f);
   bool idle(uint32_t stream_id) const;
+  bool reset_by_us(uint32_t stream_id) const;
+  void refuse(uint32_t stream_id, int status, const char* text);
+  void send_pushed(uint32_t parent);
   void remote_closed(uint32_t stream_id);
   void local_closed(uint32_t stream_id);
   void flush(uint32_t stream_id);
@@ -145,9 +182,14 @@ class Connection {
   bool preface_seen_ = false;
   bool settings_seen_ = false;
   bool dead_ = false;  // a GOAWAY for an error went out: read nothing more
-  bool going_away_ = false;  // a GOAWAY went out (any code)
+  bool going_away_ = false;  // the final GOAWAY went out (any code)
+  bool draining_ = false;  // the first of two graceful GOAWAYs went out (§6.8)
   bool peer_going_away_ = false;
-  uint32_t last_client_stream_ = 0;
+  uint32_t last_client_stream_ = 0;  // the last stream we processed
+  uint32_t seen_client_stream_ = 0;  // the highest the client opened (§5.1.1)
+  std::deque<uint32_t> reset_;  // streams we reset, latest last
+  // The field block's HEADERS had a priority that names its own stream.
+  bool block_self_dependent_ = false;
   uint32_t last_pushed_stream_ = 0;
   // The field block being assembled from HEADERS + CONTINUATION (§4.3).
   uint32_t block_stream_ = 0;

@@ -250,6 +250,13 @@ static ParseResult read_payload(Frame& f) {
     }
     case FrameType::priority:
       read_priority(f, p);
+      // RFC 7540 §5.3.1: a stream cannot depend on itself: a stream error
+      // PROTOCOL_ERROR (RFC 9113 §5.3.2 deprecates priority; nghttp2 and Go
+      // still enforce this).
+      if (f.stream_dependency == f.header.stream_id)
+        r = fail_stream(ErrorCode::protocol_error, f.header.stream_id,
+                        "§5.3.1: stream " + std::to_string(f.header.stream_id) +
+                            " depends on itself (RFC 7540 §5.3.1)");
       break;
     case FrameType::rst_stream:
       f.error_code = static_cast<ErrorCode>(read_be(p, 0, 4));

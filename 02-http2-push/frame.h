@@ -24,6 +24,9 @@
 // need_more while `bytes` is a prefix of it, so a server can fail on the first
 // wrong byte (an HTTP/1.1 request fails at byte 0).
 //
+// A PRIORITY frame whose stream depends on itself is a stream error here (RFC 7540
+// §5.3.1); the same in HEADERS is left to the connection, which must decode the
+// field block all the same.
 // Left to the connection: SETTINGS first after the preface (§3.4); CONTINUATION
 // only right after HEADERS/PUSH_PROMISE without END_HEADERS on the same stream
 // (§6.10); stream states and ids (§5.1); windows going past 2^31-1 (§6.9.1,
@@ -47,6 +50,8 @@ constexpr uint32_t kDefaultMaxFrameSize = 16384;
 constexpr uint32_t kLargestMaxFrameSize = 16777215;
 // RFC 9113 §6.9.1: no flow-control window may exceed 2^31-1.
 constexpr uint32_t kMaxWindowSize = 0x7fffffff;
+// RFC 9113 §5.1.1: stream ids are 31 bits; a graceful GOAWAY starts with this one.
+constexpr uint32_t kMaxStreamId = 0x7fffffff;
 
 // RFC 9113 §6: the values are the Type byte on the wire.
 enum class FrameType : uint8_t {

@@ -103,12 +103,15 @@ void Connection::connection_error(ErrorCode code, const std::string& reason) {
 // RFC 9113 §5.4.2: a stream error: RST_STREAM, and the stream is closed.
 void Connection::reset_stream(uint32_t stream_id, ErrorCode code,
                               const std::string& reason) {
-  if (code != ErrorCode::no_error)
+  if (!reason.empty())
     logs::info("#%llu RST_STREAM %u %s: %s", (unsigned long long)id_, stream_id,
                error_name(code), reason.c_str());
   std::string out;
   write_rst_stream(out, stream_id, code);
   emit(out);
+  // RFC 9113 §5.1: remembered, so that the frames already on their way are ignored.
+  reset_.push_back(stream_id);
+  if (reset_.size() > limits_.reset_streams_remembered) reset_.pop_front();
   auto it = streams_.find(stream_id);
   if (it == streams_.end()) return;
   const bool answering = it->second.responded;
@@ -150,12 +153,18 @@ void Connection::start_response(uint32_t sid, int status, hpack::HeaderList head
   auto it = streams_.find(sid);
   if (dead_ || it == streams_.end() || it->second.responded) return;
   headers.insert(headers.begin(), {":status", std::to_string(status)});
-  it->second.responded = true;
+  Stream& s = it->second;
+  s.responded = true;
   // RFC 9113 §5.1: a reserved (local) stream becomes half-closed (remote) when
   // its HEADERS go out.
-  if (it->second.state == State::reserved_local)
-    it->second.state = State::half_closed_remote;
-  send_headers(sid, std::move(headers), false);
+  if (s.state == State::reserved_local) s.state = State::half_closed_remote;
+  // RFC 9110 §9.3.2: a HEAD response has the GET's fields (content-length
+  // included) and no content: END_STREAM on the HEADERS, no DATA.
+  const bool head = s.head;
+  send_headers(sid, std::move(headers), head);
+  // The parent's HEADERS are out: now the responses promised on it (§8.4).
+  send_pushed(sid);
+  if (head) local_closed(sid);
 }
 
 void Connection::respond(uint32_t sid, int status, hpack::HeaderList headers,
@@ -167,7 +176,8 @@ void Connection::respond(uint32_t sid, int status, hpack::HeaderList headers,
 
 void Connection::send_data(uint32_t sid, std::string_view data, bool end_stream) {
   auto it = streams_.find(sid);
-  if (dead_ || it == streams_.end() || !it->second.responded || it->second.unsent_end)
+  if (dead_ || it == streams_.end() || !it->second.responded || it->second.unsent_end ||
+      it->second.head)
     return;
   Stream& s = it->second;
   // A reader that stops reading (its window stays shut) cannot make us hold
@@ -229,7 +239,8 @@ uint32_t Connection::push(const Request& parent, std::string path, int status,
   auto it = streams_.find(parent.stream_id);
   // RFC 9113 §8.4: only when the client allows it (SETTINGS_ENABLE_PUSH), on a
   // stream the client opened that is still open or half-closed (remote).
-  if (!peer_enable_push_ || going_away_ || it == streams_.end() || it->second.responded)
+  if (!peer_enable_push_ || going_away_ || draining_ || it == streams_.end() ||
+      it->second.responded || it->second.head)
     return 0;
   size_t pushed = 0;
   for (auto& [id, s] : streams_)
@@ -254,16 +265,46 @@ uint32_t Connection::push(const Request& parent, std::string path, int status,
   s.state = State::reserved_local;
   s.send_window = peer_initial_window_;
   s.request.stream_id = promised;
-  respond(promised, status, std::move(headers), body);
+  // The response waits for the parent's HEADERS: a client reads the answer to its
+  // own request first (send_pushed).
+  s.parent = parent.stream_id;
+  s.pushed_status = status;
+  s.pushed_headers = std::move(headers);
+  s.pushed_body = body;
   return promised;
 }
 
+void Connection::send_pushed(uint32_t parent) {
+  std::vector<uint32_t> promised;
+  for (auto& [id, s] : streams_)
+    if (s.parent == parent && !s.responded) promised.push_back(id);
+  for (uint32_t id : promised) {
+    auto it = streams_.find(id);
+    if (dead_ || it == streams_.end()) return;  // the connection ended meanwhile
+    const std::string body = std::move(it->second.pushed_body);
+    respond(id, it->second.pushed_status, std::move(it->second.pushed_headers), body);
+  }
+}
+
+// RFC 9113 §6.8: "a server that is attempting to gracefully shut down a
+// connection SHOULD send an initial GOAWAY frame with the last stream identifier
+// set to 2^31-1 and a NO_ERROR code", then, after at least one round-trip time,
+// another with the real last stream: requests already on their way are served,
+// not lost. The PING measures the round trip.
 void Connection::shutdown() {
+  if (going_away_ || draining_) return;
+  draining_ = true;
+  std::string out;
+  write_goaway(out, kMaxStreamId, ErrorCode::no_error, "server shutting down");
+  write_ping(out, kShutdownPing, false);
+  emit(out);
+}
+
+void Connection::finish_shutdown() {
   if (going_away_) return;
   going_away_ = true;
   std::string out;
-  // RFC 9113 §6.8: a graceful GOAWAY carries NO_ERROR and the last stream we
-  // will process.
+  // RFC 9113 §6.8: the last stream we processed; the client may retry any above.
   write_goaway(out, last_client_stream_, ErrorCode::no_error, "server shutting down");
   emit(out);
   std::vector<uint32_t> answering;

@@ -22,9 +22,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <climits>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,6 +63,7 @@ struct Options {
   int64_t max_streams = 100;
   int64_t flood_limit = 100;
   int64_t handshake_timeout_ms = 10'000;
+  int64_t body_timeout_ms = 10'000;
   int64_t max_connections = 0;
   std::string cert_dir;
   bool trace = false;
@@ -104,10 +107,13 @@ class StreamingChat {
       : loop_(loop),
         options_(options),
         tls_(tls),
-        room_(static_cast<size_t>(options.history)) {}
+        room_(static_cast<size_t>(options.history)) {
+    expire_requests();
+  }
+  ~StreamingChat() { loop_.cancel(expire_timer_); }
 
   void accept(const std::shared_ptr<net::Connection>& conn);
-  void shutdown();
+  void shutdown(std::function<void()> done);
 
  private:
   size_t on_input(Peer& peer, std::string_view in);
@@ -115,15 +121,18 @@ class StreamingChat {
   void start_h2(Peer& peer);
   size_t explain_http1(Peer& peer, std::string_view in);
   void handle(Peer& peer, const h2::Request& req);
-  void serve_asset(Peer& peer, const h2::Request& req);
+  void serve_asset(Peer& peer, const h2::Request& req, const assets::Asset& asset);
   void get_messages(Peer& peer, const h2::Request& req);
   void post_message(Peer& peer, const h2::Request& req);
   void broadcast(const chat::Message& m);
+  void expire_requests();
+  void finish_shutdown(int64_t deadline_ms, std::function<void()> done);
 
   loop::Loop& loop_;
   Options options_;
   const tls::Context& tls_;
   chat::Room room_;
+  loop::TimerId expire_timer_ = 0;
   std::unordered_map<uint64_t, std::shared_ptr<Peer>> peers_;
   // The open GET /messages streams, by (connection, stream).
   std::map<std::pair<uint64_t, uint32_t>, std::weak_ptr<Peer>> listeners_;
@@ -199,12 +208,14 @@ size_t StreamingChat::on_plain(Peer& peer, std::string_view in) {
   if (peer.mode == Peer::Mode::sniffing) {
     h2::ParseResult r = h2::check_preface(in);
     if (r.status == h2::Status::need_more) return 0;
-    // "PRI * HTTP/2.0\r\n" and then something wrong is a broken HTTP/2 client:
-    // the HTTP/2 layer answers it (GOAWAY). Anything else is HTTP/1.x.
+    // "PRI " and then something wrong is a broken HTTP/2 client: the HTTP/2
+    // layer answers it (GOAWAY PROTOCOL_ERROR, RFC 9113 §3.4). The method PRI is
+    // reserved for the preface (RFC 7540 §11.6), so no HTTP/1.1 request starts so.
+    // Anything else is HTTP/1.x.
     size_t same = 0;
-    while (same < in.size() && same < 16 && in[same] == h2::kConnectionPreface[same])
+    while (same < in.size() && same < 4 && in[same] == h2::kConnectionPreface[same])
       ++same;
-    if (r.status == h2::Status::done || same == 16)
+    if (r.status == h2::Status::done || same == 4)
       start_h2(peer);
     else
       peer.mode = Peer::Mode::http1;
@@ -218,6 +229,7 @@ void StreamingChat::start_h2(Peer& peer) {
   h2::Limits limits;
   limits.max_concurrent_streams = static_cast<uint32_t>(options_.max_streams);
   limits.flood_limit = static_cast<uint32_t>(options_.flood_limit);
+  limits.body_timeout_ms = options_.body_timeout_ms;
   Peer* p = &peer;
   h2::Callbacks cb;
   cb.send = [p](std::string_view bytes) { p->send(bytes); };
@@ -278,32 +290,38 @@ static void respond(Peer& peer, uint32_t stream, const http::Response& r) {
   peer.h2->respond(stream, r.status, fields_of(r), r.body);
 }
 
+// The query (after '?') names no other resource here: /style.css?v=1 is the
+// stylesheet (a browser's cache-busting query); only /messages reads it.
 void StreamingChat::handle(Peer& peer, const h2::Request& req) {
   const std::string path = req.path.substr(0, req.path.find('?'));
+  // RFC 9110 §9.1: GET and HEAD MUST be supported. A HEAD is handled as a GET;
+  // the connection sends its response without content (§9.3.2).
+  const bool get = req.method == "GET" || req.method == "HEAD";
   if (path == "/messages") {
-    if (req.method == "GET") return get_messages(peer, req);
+    if (get) return get_messages(peer, req);
     if (req.method == "POST") return post_message(peer, req);
     // RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
-    return respond(peer, req.stream_id, http::method_not_allowed("GET, POST"));
+    return respond(peer, req.stream_id, http::method_not_allowed("GET, HEAD, POST"));
   }
-  if (assets::find(path)) {
-    if (req.method == "GET") return serve_asset(peer, req);
-    return respond(peer, req.stream_id, http::method_not_allowed("GET"));
+  if (const assets::Asset* asset = assets::find(path)) {
+    if (get) return serve_asset(peer, req, *asset);
+    return respond(peer, req.stream_id, http::method_not_allowed("GET, HEAD"));
   }
   respond(peer, req.stream_id, http::text_response(404, "not found\n"));
 }
 
-void StreamingChat::serve_asset(Peer& peer, const h2::Request& req) {
-  const assets::Asset* asset = assets::find(req.path);
+void StreamingChat::serve_asset(Peer& peer, const h2::Request& req,
+                                const assets::Asset& asset) {
   // Server push (RFC 9113 §8.4): the page will ask for these next, so send them
   // unasked. Only when the client said it accepts push; browsers no longer do.
-  if (req.path == "/" && peer.h2->push_enabled()) {
+  // The PUSH_PROMISEs go now, the pushed responses after the page's HEADERS.
+  if (asset.path == "/" && req.method == "GET" && peer.h2->push_enabled()) {
     for (const char* path : {"/chat.js", "/client.js", "/style.css"}) {
       const http::Response r = http::asset_response(*assets::find(path));
       peer.h2->push(req, path, 200, fields_of(r), r.body);
     }
   }
-  respond(peer, req.stream_id, http::asset_response(*asset));
+  respond(peer, req.stream_id, http::asset_response(asset));
 }
 
 // Reads ?since=ID: absent means "I have nothing yet"; anything but digits is a 400.
@@ -373,12 +391,39 @@ void StreamingChat::broadcast(const chat::Message& m) {
       peer->h2->send_data(key.second, line, false);
 }
 
-// SIGTERM or Ctrl-C: GOAWAY to every connection and every stream ended cleanly.
-void StreamingChat::shutdown() {
+// A request whose body stops arriving is answered 408 and reset, checked a few
+// times per --body-timeout, so it ends between 1 and 1.25 timeouts after its HEADERS.
+// A copy of the list: answering may close a connection, which leaves peers_.
+void StreamingChat::expire_requests() {
+  auto peers = peers_;
+  for (auto& [id, peer] : peers)
+    if (peer->h2) peer->h2->expire_requests(loop::Loop::now_ms());
+  expire_timer_ = loop_.after(std::max<int64_t>(options_.body_timeout_ms / 4, 10),
+                              [this] { expire_requests(); });
+}
+
+// SIGTERM or Ctrl-C: the first GOAWAY (2^31-1) and a PING to every connection;
+// once each has answered the PING (or after a second), the final GOAWAY and
+// every stream ended cleanly (RFC 9113 §6.8). Then done.
+void StreamingChat::shutdown(std::function<void()> done) {
   auto peers = peers_;
   for (auto& [id, peer] : peers)
     if (peer->h2) peer->h2->shutdown();
+  finish_shutdown(loop::Loop::now_ms() + 1000, std::move(done));
+}
+
+void StreamingChat::finish_shutdown(int64_t deadline_ms, std::function<void()> done) {
+  bool waiting = false;
+  for (auto& [id, peer] : peers_)
+    waiting |= peer->h2 && !peer->h2->shut_down();
+  if (waiting && loop::Loop::now_ms() < deadline_ms)
+    return (void)loop_.after(
+        10, [this, deadline_ms, done] { finish_shutdown(deadline_ms, done); });
+  auto peers = peers_;
+  for (auto& [id, peer] : peers)
+    if (peer->h2) peer->h2->finish_shutdown();
   listeners_.clear();
+  done();
 }
 
 // The build directory: where the binary is (for the certificate).
@@ -412,6 +457,9 @@ int main(int argc, char** argv) {
         "GOAWAY ENHANCE_YOUR_CALM");
   f.add("--handshake-timeout", &options.handshake_timeout_ms,
         "ms a new connection has to finish its TLS handshake or HTTP/2 preface");
+  f.add("--body-timeout", &options.body_timeout_ms,
+        "ms a request has, from its HEADERS, to send its whole body (else 408 and "
+        "RST_STREAM)");
   f.add("--max-connections", &options.max_connections,
         "connections open at once, past it new ones are closed (0: up to the "
         "open-file limit)");
@@ -442,8 +490,7 @@ int main(int argc, char** argv) {
   // Installed before the URL is printed: whoever read the URL may signal at once.
   net::on_shutdown_signal(loop, [&] {
     logs::info("shutting down: GOAWAY to every connection");
-    app.shutdown();
-    listener.shutdown(2000, [&loop] { loop.stop(); });
+    app.shutdown([&] { listener.shutdown(2000, [&loop] { loop.stop(); }); });
   });
   // The URL is the first line on stdout: tests and scripts read the port from it.
   std::printf("https://localhost:%d/\n", listener.port());

@@ -5,88 +5,11 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
-import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { startLesson } from './lib.mjs';
+import { CODE, END_HEADERS, END_STREAM, HELLO, PREFACE, TYPE, frame, goaway, headers, literal, raw, request, rst, setting, u32 } from './lesson2_frames.mjs';
 
 const T = { timeout: 20_000 };
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-const TYPE = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 };
-const CODE = { PROTOCOL_ERROR: 1, FLOW_CONTROL_ERROR: 3, FRAME_SIZE_ERROR: 6, REFUSED_STREAM: 7, COMPRESSION_ERROR: 9, ENHANCE_YOUR_CALM: 0xb };
-const END_STREAM = 0x1;
-const END_HEADERS = 0x4;
-
-// RFC 9113 §4.1: length (24), type, flags, stream id (31).
-function frame(type, flags, stream, payload = Buffer.alloc(0), length = payload.length) {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
-const u32 = (n) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
-const setting = (id, value) => { const b = Buffer.alloc(6); b.writeUInt16BE(id); b.writeUInt32BE(value, 2); return b; };
-// RFC 7541 §6.2.2: a literal field without indexing, new name, no Huffman.
-const literal = (name, value) => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name),
-  Buffer.from([value.length]), Buffer.from(value)]);
-// RFC 7541 §6.1: :method GET (2), :scheme http (6); then :path and :authority.
-const request = (path, method = 'GET') => Buffer.concat([
-  Buffer.from([method === 'GET' ? 0x82 : 0x83, 0x86]), literal(':path', path), literal(':authority', 'localhost')]);
-const headers = (stream, block, flags = END_HEADERS | END_STREAM) => frame(TYPE.HEADERS, flags, stream, block);
-const HELLO = Buffer.concat([PREFACE, frame(TYPE.SETTINGS, 0, 0)]);
-
-// A raw connection: sends bytes, collects the frames that come back.
-function raw(port, { secure = false } = {}) {
-  const sock = secure
-    ? tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false })
-    : net.connect(port, '127.0.0.1');
-  const frames = [];
-  const waiters = [];
-  let buf = Buffer.alloc(0);
-  const closed = new Promise((resolve) => sock.on('close', resolve));
-  sock.on('error', () => {});
-  sock.on('data', (d) => {
-    buf = Buffer.concat([buf, d]);
-    while (buf.length >= 9 && buf.length >= 9 + buf.readUIntBE(0, 3)) {
-      const len = buf.readUIntBE(0, 3);
-      frames.push({ type: buf[3], flags: buf[4], stream: buf.readUInt32BE(5) & 0x7fffffff, payload: buf.subarray(9, 9 + len) });
-      buf = buf.subarray(9 + len);
-    }
-    for (const w of waiters.slice()) {
-      const f = frames.find(w.match);
-      if (f) { waiters.splice(waiters.indexOf(w), 1); w.resolve(f); }
-    }
-  });
-  closed.then(() => waiters.splice(0).forEach((w) => w.resolve(null)));
-  return {
-    frames,
-    send: (...bufs) => sock.write(Buffer.concat(bufs)),
-    // The first frame that matches, or null if the connection closed first.
-    next(match) {
-      const f = frames.find(match);
-      return f ? Promise.resolve(f) : new Promise((resolve) => waiters.push({ match, resolve }));
-    },
-    closed,
-    end: () => sock.destroy(),
-  };
-}
-
-// Sends the bytes after a good preface; resolves with the GOAWAY's code and debug text.
-async function goaway(port, bytes, options) {
-  const c = raw(port, options);
-  c.send(...bytes);
-  const f = await c.next((f) => f.type === TYPE.GOAWAY);
-  assert.ok(f, 'the server closed without GOAWAY');
-  await c.closed;
-  return { code: f.payload.readUInt32BE(4), last: f.payload.readUInt32BE(0), debug: f.payload.subarray(8).toString() };
-}
-
-async function rst(c, stream) {
-  const f = await c.next((f) => f.type === TYPE.RST_STREAM && f.stream === stream);
-  assert.ok(f, `no RST_STREAM on stream ${stream}`);
-  return f.payload.readUInt32BE(0);
-}
 
 describe('lesson 02 bad input', () => {
   let server, good, lines;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "02-http2-push/connection.h"
+#include "common/loop.h"
 
 using namespace h2;
 
@@ -238,14 +239,23 @@ TEST_CASE("server push: PUSH_PROMISE on the request's stream, even promised ids 
   CHECK(c.server.push(c.requests[0], "/style.css", 200, {{"content-type", "text/css"}},
                       "body{}") == 2);
   CHECK(c.server.push(c.requests[0], "/chat.js", 200, {}, "1") == 4);
+  // The promises are out before the parent's response...
+  auto promises = c.frames();
+  REQUIRE(promises.size() == 2);
+  CHECK(promises[1].header.type == FrameType::push_promise);
   c.server.respond(1, 200, {}, "<html>");
   auto fs = c.frames();
+  // ... and the parent's HEADERS before the pushed responses' (h2spec, §8.4).
   REQUIRE(fs.size() >= 3);
-  CHECK(fs[0].header.type == FrameType::push_promise);
+  CHECK(fs[0].header.type == FrameType::headers);
   CHECK(fs[0].header.stream_id == 1);
-  CHECK(fs[0].frame.promised_stream_id == 2);
+  CHECK(fs[1].header.type == FrameType::headers);
+  CHECK(fs[1].header.stream_id == 2);
+  CHECK(promises[0].header.type == FrameType::push_promise);
+  CHECK(promises[0].header.stream_id == 1);
+  CHECK(promises[0].frame.promised_stream_id == 2);
   hpack::HeaderList promised;
-  CHECK(c.decoder.decode(fs[0].frame.field_block_fragment, promised).empty());
+  CHECK(c.decoder.decode(promises[0].frame.field_block_fragment, promised).empty());
   CHECK(promised[3].value == "/style.css");
   CHECK(c.data_on(fs, 2) == "body{}");
   CHECK(c.data_on(fs, 4) == "1");
@@ -289,20 +299,39 @@ TEST_CASE("a reader that never opens its window is cut off at max_unsent") {
   CHECK(c.gone == std::vector<uint32_t>{1});
 }
 
-TEST_CASE("shutdown: GOAWAY NO_ERROR with the last stream, open responses ended") {
+TEST_CASE(
+    "RFC 9113 §6.8: graceful shutdown in two steps: GOAWAY 2^31-1 and a PING, then, "
+    "after the ACK, GOAWAY with the last stream, open responses ended") {
   Client c;
   c.hello();
   c.send(c.request(1, "GET", "/messages"));
-  c.send(c.request(3, "GET", "/messages"));
   c.server.start_response(1, 200, {});
-  c.server.start_response(3, 200, {});
   c.frames();
   c.server.shutdown();
   auto fs = c.frames();
+  REQUIRE(fs.size() == 2);
+  CHECK(fs[0].header.type == FrameType::goaway);
+  CHECK(fs[0].frame.error_code == ErrorCode::no_error);
+  CHECK(fs[0].frame.last_stream_id == kMaxStreamId);
+  CHECK(fs[1].header.type == FrameType::ping);
+  CHECK(!fs[1].frame.has(flag::ack));
+  CHECK(!c.server.shut_down());
+  // A request that was on its way is still served.
+  c.send(c.request(3, "GET", "/messages"));
+  REQUIRE(c.requests.size() == 2);
+  c.server.start_response(3, 200, {});
+  std::string out;
+  write_ping(out, fs[1].frame.opaque_data, true);
+  c.send(out);
+  CHECK(c.server.shut_down());
+  fs = c.frames();
   const OwnedFrame* g = find(fs, FrameType::goaway);
   REQUIRE(g);
   CHECK(g->frame.error_code == ErrorCode::no_error);
   CHECK(g->frame.last_stream_id == 3);
+  // After it, a new stream is ignored.
+  c.send(c.request(5, "GET", "/"));
+  CHECK(c.requests.size() == 2);
   size_t ends = 0;
   for (const auto& f : fs)
     ends += f.header.type == FrameType::data && f.frame.has(flag::end_stream);
@@ -354,6 +383,247 @@ TEST_CASE("request validation (RFC 9113 §8.2, §8.3)") {
   CHECK(
       check({{":method", "GET"}, {":scheme", "https"}, {":path", "x"}}).find("§8.3.1") !=
       std::string::npos);
+}
+
+TEST_CASE(
+    "RFC 9113 §6.8: finish_shutdown() without the PING's ACK sends the last GOAWAY") {
+  Client c;
+  c.hello();
+  c.send(c.request(1, "GET", "/"));
+  c.server.shutdown();
+  c.server.finish_shutdown();
+  auto fs = c.frames();
+  REQUIRE(count(fs, FrameType::goaway) == 2);
+  CHECK(fs.back().frame.last_stream_id == 1);
+}
+
+// A POST whose body is `size` octets in 16384-octet DATA frames, END_STREAM on the
+// last; every WINDOW_UPDATE the server sends is applied before the next frame,
+// as a real client's flow control would.
+static std::vector<OwnedFrame> post_body(Client& c, uint32_t id, size_t size,
+                                         hpack::HeaderList extra = {}) {
+  extra.insert(extra.begin(), {"content-type", "application/json"});
+  c.send(c.request(id, "POST", "/messages", false, extra));
+  int64_t stream_window = 65535, conn_window = 65535;
+  std::vector<OwnedFrame> all;
+  for (size_t sent = 0; sent < size && c.server.stream_open(id);) {
+    const size_t n = std::min<size_t>(
+        {16384, size - sent, size_t(stream_window), size_t(conn_window)});
+    REQUIRE(n > 0);
+    std::string out;
+    write_data(out, id, std::string(n, ' '), sent + n == size);
+    c.send(out);
+    sent += n;
+    stream_window -= n;
+    conn_window -= n;
+    for (auto& f : c.frames()) {
+      if (f.header.type == FrameType::window_update)
+        (f.header.stream_id ? stream_window : conn_window) +=
+            f.frame.window_size_increment;
+      all.push_back(std::move(f));
+    }
+  }
+  return all;
+}
+
+static int status_of(Client& c, const std::vector<OwnedFrame>& fs, uint32_t id) {
+  for (const auto& f : fs)
+    if (f.header.type == FrameType::headers && f.header.stream_id == id) {
+      hpack::HeaderList got;
+      if (!c.decoder.decode(f.frame.field_block_fragment, got).empty()) return -1;
+      return std::stoi(got[0].value);
+    }
+  return 0;
+}
+
+TEST_CASE(
+    "RFC 9113 §6.9: the stream window is given back, so a body of max_body arrives") {
+  Client c;
+  c.hello();
+  c.frames();
+  Limits limits;
+  REQUIRE(limits.max_body > 65535);
+  auto fs = post_body(c, 1, limits.max_body);
+  REQUIRE(c.requests.size() == 1);
+  CHECK(c.requests[0].body.size() == limits.max_body);
+  size_t stream_updates = 0;
+  for (const auto& f : fs)
+    stream_updates +=
+        f.header.type == FrameType::window_update && f.header.stream_id == 1;
+  CHECK(stream_updates >= 1);
+}
+
+TEST_CASE("RFC 9110 §15.5.14: 413 once the body passes max_body; the rest is dropped") {
+  Client c;
+  c.hello();
+  c.frames();
+  auto fs = post_body(c, 1, 70000);
+  CHECK(status_of(c, fs, 1) == 413);
+  CHECK(c.requests.empty());
+  CHECK(count(fs, FrameType::rst_stream) == 0);
+  CHECK(!c.server.stream_open(1));  // END_STREAM came: closed, nothing kept
+}
+
+TEST_CASE("RFC 9110 §15.5.14: 413 at once for a content-length over max_body") {
+  Client c;
+  c.hello();
+  c.frames();
+  c.send(c.request(1, "POST", "/messages", false, {{"content-length", "70000"}}));
+  auto fs = c.frames();
+  CHECK(status_of(c, fs, 1) == 413);
+  // RFC 9110 §8.6: a content-length that is not 1*DIGIT is malformed.
+  c.send(c.request(3, "POST", "/messages", false, {{"content-length", "7e4"}}));
+  fs = c.frames();
+  const OwnedFrame* r = find(fs, FrameType::rst_stream);
+  REQUIRE(r);
+  CHECK(r->frame.error_code == ErrorCode::protocol_error);
+}
+
+TEST_CASE(
+    "RFC 9110 §15.5.9: a request not complete within body_timeout_ms: 408, RST_STREAM, "
+    "nothing kept (memory bounded)") {
+  Limits limits;
+  limits.body_timeout_ms = 1000;
+  Client c(limits);
+  c.hello();
+  for (uint32_t id = 1; id < 200; id += 2) {
+    c.send(c.request(id, "POST", "/messages", false));
+    std::string out;
+    write_data(out, id, std::string(600, ' '), false);
+    c.send(out);
+  }
+  c.frames();
+  c.server.expire_requests(loop::Loop::now_ms());  // not yet
+  CHECK(c.frames().empty());
+  c.server.expire_requests(loop::Loop::now_ms() + 1000);
+  auto fs = c.frames();
+  CHECK(count(fs, FrameType::rst_stream) == 100);
+  CHECK(status_of(c, fs, 1) == 408);
+  for (uint32_t id = 1; id < 200; id += 2)
+    CHECK(!c.server.stream_open(id));
+  CHECK(c.requests.empty());
+}
+
+TEST_CASE(
+    "RFC 9113 §5.1: frames on a stream we reset are ignored; DATA still counts against "
+    "the connection window (§6.9)") {
+  Client c;
+  c.hello();
+  c.frames();
+  // RFC 9113 §8.2.1: an uppercase field name: RST_STREAM PROTOCOL_ERROR.
+  c.send(c.request(1, "POST", "/messages", false, {{"X-Upper", "a"}}));
+  auto fs = c.frames();
+  REQUIRE(count(fs, FrameType::rst_stream) == 1);
+  std::string out;
+  for (int i = 0; i < 4; ++i)
+    write_data(out, 1, std::string(16000, ' '), false);
+  hpack::HeaderList trailers = {{"x-trailer", "late"}};
+  write_headers_block(out, 1, c.encoder.encode(trailers), true, 16384);
+  write_window_update(out, 1, 0);  // a stream error, but on a stream we reset
+  c.send(out);
+  fs = c.frames();
+  CHECK(count(fs, FrameType::rst_stream) == 0);
+  CHECK(count(fs, FrameType::goaway) == 0);
+  uint32_t given = 0;
+  for (const auto& f : fs)
+    if (f.header.type == FrameType::window_update && f.header.stream_id == 0)
+      given += f.frame.window_size_increment;
+  CHECK(given >= 32768);
+  // The HPACK table followed the ignored trailers: the next request decodes.
+  c.send(c.request(3, "GET", "/"));
+  CHECK(c.requests.size() == 1);
+}
+
+TEST_CASE("RFC 9113 §5.1: the record of reset streams keeps reset_streams_remembered") {
+  Limits limits;
+  limits.reset_streams_remembered = 2;
+  limits.flood_limit = 1000;
+  Client c(limits);
+  c.hello();
+  for (uint32_t id : {1, 3, 5})
+    c.send(c.request(id, "POST", "/messages", false, {{"X-Upper", "a"}}));
+  c.frames();
+  std::string out;
+  write_data(out, 5, "x", false);  // remembered: ignored
+  write_data(out, 1, "x", false);  // forgotten: a closed stream, STREAM_CLOSED
+  c.send(out);
+  auto fs = c.frames();
+  REQUIRE(count(fs, FrameType::rst_stream) == 1);
+  const OwnedFrame* r = find(fs, FrameType::rst_stream);
+  CHECK(r->header.stream_id == 1);
+  CHECK(r->frame.error_code == ErrorCode::stream_closed);
+}
+
+TEST_CASE(
+    "RFC 9113 §5.1, §6.4: WINDOW_UPDATE of 0 on an idle stream is a connection error") {
+  Client c;
+  c.hello();
+  c.frames();
+  std::string out;
+  write_window_update(out, 7, 0);
+  c.send(out);
+  auto fs = c.frames();
+  CHECK(count(fs, FrameType::rst_stream) == 0);
+  const OwnedFrame* g = find(fs, FrameType::goaway);
+  REQUIRE(g);
+  CHECK(g->frame.error_code == ErrorCode::protocol_error);
+  CHECK(c.close_asked);
+}
+
+TEST_CASE(
+    "RFC 7540 §5.3.1: HEADERS or PRIORITY depending on its own stream: PROTOCOL_ERROR") {
+  Client c;
+  c.hello();
+  c.frames();
+  hpack::HeaderList fields = {
+      {":method", "GET"}, {":scheme", "http"}, {":authority", "x"}, {":path", "/"}};
+  // Exclusive bit clear, dependency 1, weight 16, then the field block.
+  std::string payload = std::string("\0\0\0\1\x10", 5) + c.encoder.encode(fields);
+  std::string out;
+  write_frame(out, FrameType::headers,
+              flag::end_headers | flag::end_stream | flag::priority, 1, payload);
+  c.send(out);
+  auto fs = c.frames();
+  const OwnedFrame* r = find(fs, FrameType::rst_stream);
+  REQUIRE(r);
+  CHECK(r->frame.error_code == ErrorCode::protocol_error);
+  CHECK(c.requests.empty());
+  // PRIORITY on an open stream.
+  c.send(c.request(3, "POST", "/messages", false));
+  out.clear();
+  write_frame(out, FrameType::priority, 0, 3, std::string("\0\0\0\3\x10", 5));
+  c.send(out);
+  fs = c.frames();
+  r = find(fs, FrameType::rst_stream);
+  REQUIRE(r);
+  CHECK(r->header.stream_id == 3);
+  CHECK(count(fs, FrameType::goaway) == 0);
+  // The HPACK table stayed in step.
+  c.send(c.request(5, "GET", "/"));
+  CHECK(c.requests.size() == 1);
+}
+
+TEST_CASE("RFC 9110 §9.3.2: HEAD: the GET's fields, END_STREAM on HEADERS, no DATA") {
+  Client c;
+  c.hello();
+  c.send(c.request(1, "HEAD", "/style.css"));
+  c.send(c.request(3, "HEAD", "/messages"));
+  c.frames();
+  c.server.respond(1, 200, {{"content-type", "text/css"}}, "body{}");
+  c.server.start_response(3, 200, {{"content-type", "application/x-ndjson"}});
+  c.server.send_data(3, "{}\n", false);
+  auto fs = c.frames();
+  REQUIRE(fs.size() == 2);
+  for (const auto& f : fs) {
+    CHECK(f.header.type == FrameType::headers);
+    CHECK(f.frame.has(flag::end_stream));
+  }
+  hpack::HeaderList got;
+  CHECK(c.decoder.decode(fs[0].frame.field_block_fragment, got).empty());
+  CHECK(got.back().name == "content-length");
+  CHECK(got.back().value == "6");
+  CHECK(!c.server.stream_open(1));
+  CHECK(!c.server.stream_open(3));
 }
 
 TEST_SUITE_END();

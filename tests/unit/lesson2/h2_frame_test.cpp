@@ -395,6 +395,17 @@ TEST_CASE("PRIORITY of the wrong length is a stream error (RFC 9113 §6.3)") {
   CHECK(parse_whole(next).header.type == FrameType::ping);
 }
 
+TEST_CASE("RFC 7540 §5.3.1: PRIORITY whose stream depends on itself is a stream error") {
+  std::string out;
+  write_frame(out, FrameType::priority, 0, 5, hex("80 00 00 05 10"));
+  ParseResult r = parse_error(out);
+  CHECK(r.code == ErrorCode::protocol_error);
+  CHECK(r.scope == ErrorScope::stream);
+  CHECK(r.stream_id == 5);
+  CHECK(r.consumed == 9 + 5);
+  CHECK(r.reason.find("depends on itself") != std::string::npos);
+}
+
 TEST_CASE("padding as long as the payload: PROTOCOL_ERROR (RFC 9113 §6.1 §6.2 §6.6)") {
   SUBCASE("DATA: pad length 1 in a 1-byte payload") {
     check_connection_error(hex("00 00 01 00 08 00 00 00 01  01"),
