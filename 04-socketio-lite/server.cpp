@@ -13,6 +13,7 @@
 // acknowledged with the stored message, and plain HTTP can post too.
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -92,7 +93,7 @@ class SocketIoChat {
   SocketIoChat(const Options& options, eio::Server& engine, sio::Server& io);
 
   void handle(const std::shared_ptr<http::Exchange>& ex);
-  void shutdown();
+  void shutdown(std::function<void()> done);
 
  private:
   void serve_asset(const std::shared_ptr<http::Exchange>& ex);
@@ -309,10 +310,11 @@ void SocketIoChat::announce_online(const std::string& room) {
 }
 
 // SIGTERM or Ctrl-C: every socket hears "server shutting down", every session
-// gets Engine.IO's close packet (a WebSocket then close code 1001).
-void SocketIoChat::shutdown() {
+// gets Engine.IO's close packet (a WebSocket then close code 1001); done once the
+// last session is gone (a polling client is waited for: eio::kShutdownPollWaitMs).
+void SocketIoChat::shutdown(std::function<void()> done) {
   io_.close();
-  engine_.shutdown();
+  engine_.shutdown(std::move(done));
 }
 
 }  // namespace
@@ -390,9 +392,13 @@ int main(int argc, char** argv) {
   // Installed before the URL is printed: whoever read the URL may signal at once.
   net::on_shutdown_signal(loop, [&] {
     logs::info("shutting down: disconnecting every socket, closing every session");
-    app.shutdown();
-    echo_engine.shutdown();
-    listener.shutdown(2000, [&loop] { loop.stop(); });
+    // Connections close only once both engines have told every session.
+    auto engines = std::make_shared<int>(2);
+    auto told = [&listener, &loop, engines] {
+      if (--*engines == 0) listener.shutdown(2000, [&loop] { loop.stop(); });
+    };
+    app.shutdown(told);
+    echo_engine.shutdown(told);
   });
   // The URL is the first line on stdout: tests and scripts read the port from it.
   std::printf("http://localhost:%d/\n", listener.port());
