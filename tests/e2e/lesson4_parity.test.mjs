@@ -83,7 +83,10 @@ async function connect(server, transport, opts = {}) {
   socket.on('disconnect', (reason) => socket.reasons.push(reason));
   await new Promise((resolve, reject) => {
     socket.once('connect', resolve);
-    socket.once('connect_error', reject);
+    socket.once('connect_error', (error) => {
+      socket.disconnect();  // and with it the session the namespace refused
+      reject(error);
+    });
   });
   return socket;
 }
@@ -130,6 +133,12 @@ describe('lesson 04 and socket.io 4.8 answer the official client the same way', 
         } finally {
           socket.disconnect();
         }
+      });
+      // In the CONNECT's auth payload: the middleware refuses it, with a reason.
+      await onBoth({}, async (server, transport) => {
+        const refused = await connect(server, transport, { auth: { user: `ada${highHalf}` } })
+          .then((s) => (s.disconnect(), 'connected'), (e) => e.message);
+        assert.equal(refused, 'user: must be valid Unicode', label(server, transport));
       });
       await onBoth({ echo: true }, async (server, transport) => {
         const socket = await connect(server, transport);
