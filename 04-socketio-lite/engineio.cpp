@@ -43,19 +43,29 @@ Server::~Server() {
 }
 
 // Like the reference's close(): a held GET gets the close packet, a WebSocket its
-// close frame (1001, after the close packet: see Socket::close); a polling client
-// with no GET held is not waited for.
-void Server::shutdown() {
+// close frame (1001, after the close packet: see Socket::close). A polling client
+// between two GETs is waited for (kShutdownPollWaitMs), where the reference
+// discards its session at once and the client finds out from a failed request.
+void Server::shutdown(std::function<void()> done) {
   shutting_down_ = true;
   auto sessions = sessions_;  // a copy: each close removes its session
-  for (auto& [sid, session] : sessions) {
+  for (auto& [sid, session] : sessions)
     session->close();
-    if (session->state_ == Socket::State::closing) session->finish("forced close");
-  }
+  shutdown_done_ = std::move(done);
+  if (sessions_.empty()) shut_down();
 }
 
 void Server::forget(const std::string& sid) {
   sessions_.erase(sid);
+  if (sessions_.empty()) shut_down();
+}
+
+// The last session is gone: whoever waits for the shutdown is told, once.
+void Server::shut_down() {
+  if (!shutdown_done_) return;
+  std::function<void()> done;
+  done.swap(shutdown_done_);
+  done();
 }
 
 // A WebSocket we are done with is closed, and held while its closing handshake
@@ -115,8 +125,12 @@ void Server::refuse_busy(const std::shared_ptr<http::Exchange>& ex, bool websock
   ++busy_refused_;
   // One line a second at most, however fast the handshakes come.
   if (int64_t now = loop::Loop::now_ms(); now - busy_logged_ms_ >= 1000) {
-    logs::warn("eio refused %llu handshake(s): --max-sessions %zu are open",
-               (unsigned long long)busy_refused_, options_.max_sessions);
+    if (shutting_down_)
+      logs::warn("eio refused %llu handshake(s): shutting down",
+                 (unsigned long long)busy_refused_);
+    else
+      logs::warn("eio refused %llu handshake(s): --max-sessions %zu are open",
+                 (unsigned long long)busy_refused_, options_.max_sessions);
     busy_logged_ms_ = now;
     busy_refused_ = 0;
   }
@@ -209,8 +223,10 @@ bool Server::handle(const std::shared_ptr<http::Exchange>& ex) {
   // ... and EIO=4 (Engine.IO v4 "Query parameters": mandatory).
   if (req.param("EIO") != std::optional<std::string_view>("4"))
     return refuse(ex, kUnsupportedProtocolVersion, upgrade), true;
-  // Every handshake would be a session held for a while: past max_sessions, none.
-  if (options_.max_sessions && sessions_.size() >= options_.max_sessions)
+  // Every handshake would be a session held for a while: past max_sessions, none;
+  // and none once shutting down, while the last sessions are told.
+  if (shutting_down_ ||
+      (options_.max_sessions && sessions_.size() >= options_.max_sessions))
     return refuse_busy(ex, upgrade), true;
   handshake(ex, upgrade);
   return true;

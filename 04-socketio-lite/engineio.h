@@ -53,6 +53,11 @@ struct Options {
   size_t max_sessions = 10000;  // open at once; past it a handshake gets 503 (0: none)
 };
 
+// How long a shutdown waits for a polling client's next GET: it sends one as soon
+// as it has read the answer to the last, so this is one round trip with room to
+// spare. Past it, the session ends without its close packet.
+constexpr int64_t kShutdownPollWaitMs = 2'000;
+
 class Server;
 
 // One Engine.IO session. The Server holds it from the handshake until it closes;
@@ -86,6 +91,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   void receive(const Packet& packet, const char* via);
   void schedule_ping();
   void finish(const std::string& reason);
+  void wait_for_poll(int64_t ms);
   // HTTP long polling
   void on_poll(const std::shared_ptr<http::Exchange>& ex);
   void on_post(const std::shared_ptr<http::Exchange>& ex);
@@ -114,6 +120,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   bool probed_ = false;  // 2probe answered on probe_
   bool websocket_ = false;  // the transport is (or was) WebSocket
   loop::TimerId ping_timer_ = 0, pong_timer_ = 0, upgrade_timer_ = 0, close_timer_ = 0;
+  int64_t close_by_ms_ = 0;  // closing: when close_timer_ ends the session
 };
 
 class Server {
@@ -126,7 +133,11 @@ class Server {
   // Takes the exchange if its path starts with options.path and returns true.
   bool handle(const std::shared_ptr<http::Exchange>& ex);
   std::function<void(std::shared_ptr<Socket>)> on_connection;
-  void shutdown();  // closes every session (graceful: the close packet where possible)
+  // Closes every session, each with the close packet on its own transport. A
+  // polling client with no GET held (between two polls) is given
+  // kShutdownPollWaitMs to send its next one, so it is told too; done is called
+  // once no session is left.
+  void shutdown(std::function<void()> done = {});
   // From now on a server-side close is a shutdown's, even before shutdown():
   // over WebSocket the close packet, then close code 1001.
   void going_away() { shutting_down_ = true; }
@@ -146,6 +157,7 @@ class Server {
   static http::Response error_response(const Options& options, const http::Request& req,
                                        int code);
   void forget(const std::string& sid);
+  void shut_down();
   void retire(std::shared_ptr<ws::Socket> ws);
 
   loop::Loop& loop_;
@@ -157,6 +169,7 @@ class Server {
   };
   std::vector<Retired> retired_;
   bool shutting_down_ = false;  // WebSockets close with 1001, "going away"
+  std::function<void()> shutdown_done_;  // called once the last session is gone
   uint64_t busy_refused_ = 0;  // handshakes refused since the last log line
   int64_t busy_logged_ms_ = INT64_MIN / 2;  // when that line was written
 };

@@ -208,7 +208,9 @@ void Socket::on_post(const std::shared_ptr<http::Exchange>& ex) {
     return;
   }
   // maxPayload: when the HTTP server's body limit is set to it, this never
-  // happens (it answers 413 itself). Like the reference, the session stays.
+  // happens (it answers 413 itself). The reference (engine.io 6.6 polling.js,
+  // onDataRequest) answers 413 and keeps the session, as we do; its client, told
+  // 413, ends the session itself: "transport error" there, a close packet here.
   if (req.body.size() > options_.max_payload) {
     http::Response r = http::text_response(413, "");
     Server::add_cors(options_, req, r);
@@ -355,13 +357,16 @@ void Socket::release(std::shared_ptr<ws::Socket>& slot) {
 // Server-initiated: pending packets go first, then the close packet over polling
 // (WebSocket has its own close frame, which the reference sends instead).
 void Socket::close() {
+  bool shutting_down = server_ && server_->shutting_down_;
+  // Already waiting for a GET to hand the close packet to: a shutdown waits less.
+  if (state_ == State::closing && shutting_down) wait_for_poll(kShutdownPollWaitMs);
   if (state_ != State::open) return;
   state_ = State::closing;
   if (ws_) {
     // Shutting down, the close packet goes first, as over polling: a client
     // then knows the session is over, not just this connection (the reference
     // sends only the close frame, which the official client takes as either).
-    if (server_ && server_->shutting_down_) {
+    if (shutting_down) {
       Packet p = bare(PacketType::close);
       trace_packet(id_, "→", "websocket", p);
       ws_->send_text(encode_for_websocket(p));
@@ -373,9 +378,22 @@ void Socket::close() {
     answer_poll();
     return finish("forced close");
   }
-  // No GET is held: the close packet waits for the next one, for a while.
+  // No GET is held: the close packet waits for the next one, for a while (less
+  // when the whole server is going: a client between two polls is back at once).
+  wait_for_poll(shutting_down ? kShutdownPollWaitMs : kCloseTimeoutMs);
+}
+
+// Closing, no GET held: the session ends within ms, with or without its GET. A
+// later, shorter wait replaces a longer one, never the other way round.
+void Socket::wait_for_poll(int64_t ms) {
+  int64_t by = loop::Loop::now_ms() + ms;
+  if (close_timer_ && by >= close_by_ms_) return;
+  loop_.cancel(close_timer_);
+  close_by_ms_ = by;
+  logs::info("eio %s: no GET held; the close packet waits %lldms for the next one",
+             id_.c_str(), (long long)ms);
   std::weak_ptr<Socket> weak = weak_from_this();
-  close_timer_ = loop_.after(kCloseTimeoutMs, [weak] {
+  close_timer_ = loop_.after(ms, [weak] {
     if (auto self = weak.lock()) self->finish("forced close");
   });
 }

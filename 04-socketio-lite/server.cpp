@@ -13,6 +13,7 @@
 // acknowledged with the stored message, and plain HTTP can post too.
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -25,6 +26,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
+#include "common/utf8.h"
 #include "conformance.h"
 #include "engineio.h"
 #include "io.h"
@@ -69,6 +71,19 @@ constexpr size_t kLatest = 50;  // what a client gets before it has seen anythin
 const char* const kRooms[] = {"general", "random"};
 const char* const kNoSuchRoom = "room: must be \"general\" or \"random\"";
 
+// A Socket.IO string may hold a lone surrogate: socketio.cpp reads "\ud83d" as
+// JSON.parse does, since a JavaScript client that cuts a string by UTF-16 code
+// units sends one. The chat stores only text, so such a post is answered, not
+// dropped: {"error":"text: must be valid Unicode"}.
+static std::optional<std::string> not_unicode(const json::Value& post) {
+  for (const char* field : {"user", "text"}) {
+    const json::Value* v = post.find(field);
+    if (v && v->is_string() && !utf8::is_valid(v->as_string()))
+      return std::string(field) + ": must be valid Unicode";
+  }
+  return std::nullopt;
+}
+
 // Per-connection state
 // --------------------
 // Engine.IO keeps the sessions and Socket.IO the sockets and rooms (io.cpp). What
@@ -78,7 +93,7 @@ class SocketIoChat {
   SocketIoChat(const Options& options, eio::Server& engine, sio::Server& io);
 
   void handle(const std::shared_ptr<http::Exchange>& ex);
-  void shutdown();
+  void shutdown(std::function<void()> done);
 
  private:
   void serve_asset(const std::shared_ptr<http::Exchange>& ex);
@@ -112,6 +127,8 @@ SocketIoChat::SocketIoChat(const Options& options, eio::Server& engine, sio::Ser
     const json::Value* user = socket.auth().find("user");
     if (!user || !user->is_string())
       error = "user: must be a string";
+    else if (auto e = not_unicode(socket.auth()))
+      error = *e;
     else if (auto e = chat::validate(user->as_string(), "-"))
       error = *e;
     if (error.empty()) return std::nullopt;
@@ -257,7 +274,12 @@ void SocketIoChat::send_message(sio::Socket& socket, const sio::Args& args,
   const json::Value* room = socket.data.find("room");
   std::string error = "room: join a room first";
   std::optional<chat::Post> post;
-  if (room && args.size()) post = chat::read_post(args[0], error);
+  if (room && args.size()) {
+    if (auto e = not_unicode(args[0]))
+      error = *e;
+    else
+      post = chat::read_post(args[0], error);
+  }
   if (!room || !post) {
     logs::info("%s msg:post refused: %s", socket.id().c_str(), error.c_str());
     if (ack) ack(error_reply(error));
@@ -288,10 +310,11 @@ void SocketIoChat::announce_online(const std::string& room) {
 }
 
 // SIGTERM or Ctrl-C: every socket hears "server shutting down", every session
-// gets Engine.IO's close packet (a WebSocket then close code 1001).
-void SocketIoChat::shutdown() {
+// gets Engine.IO's close packet (a WebSocket then close code 1001); done once the
+// last session is gone (a polling client is waited for: eio::kShutdownPollWaitMs).
+void SocketIoChat::shutdown(std::function<void()> done) {
   io_.close();
-  engine_.shutdown();
+  engine_.shutdown(std::move(done));
 }
 
 }  // namespace
@@ -333,6 +356,8 @@ int main(int argc, char** argv) {
   eio::Server engine(loop, engine_options);
   sio::Options io_options;
   io_options.connect_timeout_ms = options.connect_timeout_ms;
+  // Each attachment is an Engine.IO message, as large as the transport lets it
+  // be; all of a packet's together stay within Limits::max_packet_bytes (10 MB).
   io_options.limits.max_attachment_bytes = static_cast<size_t>(options.max_payload);
   sio::Server io(loop, engine, io_options);
   sio::registry::install(&io);
@@ -367,9 +392,13 @@ int main(int argc, char** argv) {
   // Installed before the URL is printed: whoever read the URL may signal at once.
   net::on_shutdown_signal(loop, [&] {
     logs::info("shutting down: disconnecting every socket, closing every session");
-    app.shutdown();
-    echo_engine.shutdown();
-    listener.shutdown(2000, [&loop] { loop.stop(); });
+    // Connections close only once both engines have told every session.
+    auto engines = std::make_shared<int>(2);
+    auto told = [&listener, &loop, engines] {
+      if (--*engines == 0) listener.shutdown(2000, [&loop] { loop.stop(); });
+    };
+    app.shutdown(told);
+    echo_engine.shutdown(told);
   });
   // The URL is the first line on stdout: tests and scripts read the port from it.
   std::printf("http://localhost:%d/\n", listener.port());

@@ -248,8 +248,10 @@ void Socket::on_packet(Packet& p) {
 // 2["msg:post",{...}] or 213["msg:post",{...}] (with ack id 13): the handler gets
 // the arguments after the name, and an Ack when the client asked for one.
 void Socket::on_event(Packet& p) {
-  json::Array& data = p.data->as_array();  // the decoder checked: ["name", ...]
-  std::string name = data[0].as_string();
+  json::Array& data = p.data->as_array();  // the decoder checked: [name, ...]
+  // 2[42,"x"] (socket.emit(42, "x")): a number names the event "42", as in the
+  // reference, whose listeners are looked up by property key.
+  std::string name = event_name(data[0]);
   Args args;
   args.values.assign(std::make_move_iterator(data.begin() + 1),
                      std::make_move_iterator(data.end()));

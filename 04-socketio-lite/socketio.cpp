@@ -111,16 +111,19 @@ static std::string check_payload(Type type, const std::optional<json::Value>& da
         return "CONNECT_ERROR payload must be an object or a string";
       return "";
     case Type::event:
-    case Type::binary_event:
-      // "The payload is mandatory and MUST be a non-empty array." We also want the
-      // first element to be the event's name, a string (the reference allows a
-      // number too; no client we know sends one).
+    case Type::binary_event: {
+      // "The payload is mandatory and MUST be a non-empty array." Its first
+      // element is the event's name: a string or, as socket.io-parser's
+      // isPayloadValid allows (socket.emit(42) sends 2[42]), a number.
       if (!data || !data->is_array() || data->as_array().empty())
         return "EVENT payload must be a non-empty array";
-      if (!data->as_array()[0].is_string()) return "EVENT name must be a string";
-      if (reserved(data->as_array()[0].as_string()))
-        return "EVENT name \"" + data->as_array()[0].as_string() + "\" is reserved";
+      const json::Value& name = data->as_array()[0];
+      if (!name.is_string() && !name.is_number())
+        return "EVENT name must be a string or a number";
+      if (name.is_string() && reserved(name.as_string()))
+        return "EVENT name \"" + name.as_string() + "\" is reserved";
       return "";
+    }
     case Type::ack:
     case Type::binary_ack:
       // "The payload is mandatory and MUST be an array (possibly empty)."
@@ -128,6 +131,13 @@ static std::string check_payload(Type type, const std::optional<json::Value>& da
       return "";
   }
   return "unknown packet type";
+}
+
+std::string event_name(const json::Value& first) {
+  if (first.is_string()) return first.as_string();
+  std::string name;
+  json::append_number(name, first.as_number());  // Number.prototype.toString
+  return name;
 }
 
 // Every placeholder must name an attachment that exists.
@@ -223,7 +233,11 @@ Decoder::Result Decoder::add_text(std::string_view s) {
 
   // [JSON-stringified payload]: the rest, if anything is left.
   if (i < s.size()) {
-    json::ParseResult parsed = json::parse(s.substr(i));
+    // Lone surrogates ("\ud83d") are read, as JSON.parse reads them: a
+    // JavaScript client that cuts a string by UTF-16 code units sends them. The
+    // application decides what such a string may be used for (utf8::is_valid
+    // refuses it); it is written back as it came (json.h, ParseOptions).
+    json::ParseResult parsed = json::parse(s.substr(i), {.lone_surrogates = true});
     if (!parsed.value) {
       r.error = "payload is not JSON: " + parsed.error;
       return r;
@@ -260,12 +274,20 @@ Decoder::Result Decoder::add_binary(std::string_view bytes) {
     r.error = "binary message with no binary packet waiting for it";
     return r;
   }
-  // Engine.IO bounds each message; this bounds a packet's attachments together.
-  received_bytes_ += bytes.size();
-  if (received_bytes_ > limits_.max_attachment_bytes) {
+  // Engine.IO bounds each message (maxPayload), so each attachment on its own;
+  // a packet's attachments together are bounded too (socketio.h, Limits).
+  if (bytes.size() > limits_.max_attachment_bytes) {
     pending_.reset();
     r.status = Status::error;
-    r.error = "attachments larger than " + std::to_string(limits_.max_attachment_bytes) +
+    r.error = "an attachment larger than " +
+              std::to_string(limits_.max_attachment_bytes) + " bytes";
+    return r;
+  }
+  received_bytes_ += bytes.size();
+  if (received_bytes_ > limits_.max_packet_bytes) {
+    pending_.reset();
+    r.status = Status::error;
+    r.error = "attachments larger than " + std::to_string(limits_.max_packet_bytes) +
               " bytes in all";
     return r;
   }

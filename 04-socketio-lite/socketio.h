@@ -58,9 +58,21 @@ std::optional<size_t> placeholder_num(const json::Value& value);
 // One line for --trace: EVENT /admin id=12 ["hello"] +1 attachment (3 B)
 std::string describe(const Packet& packet);
 
+// The name an EVENT's first element stands for: a string as it is, a number as
+// JavaScript's String(n) ("42"), which is the key the reference's EventEmitter
+// looks its listeners up by.
+std::string event_name(const json::Value& first);
+
+// Each attachment is an Engine.IO message of its own, so the transport already
+// bounds it by maxPayload (a WebSocket message over it is closed with 1009, a
+// polling POST over it gets 413), as in the reference. max_attachment_bytes says
+// the same again here; max_packet_bytes bounds what one packet may hold in all
+// while it waits for its attachments, which the reference leaves to its
+// maxAttachments (10) times maxHttpBufferSize: the same 10 MB at the defaults.
 struct Limits {
-  size_t max_attachments = 10;  // per packet
-  size_t max_attachment_bytes = 1000000;  // all attachments of one packet together
+  size_t max_attachments = 10;  // per packet, as socket.io-parser's maxAttachments
+  size_t max_attachment_bytes = 1000000;  // each attachment: maxPayload
+  size_t max_packet_bytes = 10000000;  // all attachments of one packet together
   size_t max_nsp = 256;  // bytes in a namespace name
 };
 

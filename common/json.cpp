@@ -33,7 +33,7 @@ constexpr int kMaxDepth = 64;
 // A recursive-descent reader over the whole text (RFC 8259 §2-§7).
 class Reader {
  public:
-  explicit Reader(std::string_view text) : s_(text) {}
+  Reader(std::string_view text, ParseOptions options) : s_(text), options_(options) {}
 
   ParseResult run() {
     ParseResult r;
@@ -184,18 +184,22 @@ class Reader {
 
   bool read_string(std::string& out) {
     ++pos_;  // "
-    size_t start = pos_;
     for (;;) {
       if (at_end()) return fail("unterminated string");
       unsigned char c = static_cast<unsigned char>(s_[pos_]);
       if (c == '"') break;
       if (c < 0x20) return fail("control character in string (must be escaped)");
       if (c != '\\') {
-        // Copy a run of plain bytes at once; UTF-8 is checked below.
+        // Copy a run of plain bytes at once. It ends at an ASCII byte, which no
+        // UTF-8 sequence contains, so each run is checked as UTF-8 on its own.
         size_t run = pos_;
         while (run < s_.size() && s_[run] != '"' && s_[run] != '\\' &&
                static_cast<unsigned char>(s_[run]) >= 0x20)
           ++run;
+        // RFC 8259 §8.1: JSON text is UTF-8 (so a raw surrogate, ED A0 80, is
+        // refused even where a lone \ud800 escape is allowed).
+        if (!utf8::is_valid(s_.substr(pos_, run - pos_)))
+          return fail("string is not valid UTF-8");
         out.append(s_.substr(pos_, run - pos_));
         pos_ = run;
         continue;
@@ -231,17 +235,27 @@ class Reader {
         case 'u': {
           uint32_t cp;
           if (!read_hex4(cp)) return false;
-          if (cp >= 0xDC00 && cp <= 0xDFFF)
+          if (cp >= 0xDC00 && cp <= 0xDFFF && !options_.lone_surrogates)
             return fail("lone low surrogate in \\u escape");
           if (cp >= 0xD800 && cp <= 0xDBFF) {
             // RFC 8259 §7: a character outside the BMP is a surrogate pair.
-            uint32_t low;
-            if (s_.substr(pos_, 2) != "\\u") return fail("lone high surrogate");
-            pos_ += 2;
-            if (!read_hex4(low)) return false;
-            if (low < 0xDC00 || low > 0xDFFF) return fail("lone high surrogate");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            uint32_t low = 0;
+            size_t after_high = pos_;
+            bool paired = s_.substr(pos_, 2) == "\\u";
+            if (paired) {
+              pos_ += 2;
+              if (!read_hex4(low)) return false;
+              paired = low >= 0xDC00 && low <= 0xDFFF;
+            }
+            if (paired) {
+              cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            } else if (!options_.lone_surrogates) {
+              return fail("lone high surrogate");
+            } else {
+              pos_ = after_high;  // what follows is read on its own, as JSON.parse does
+            }
           }
+          // A lone surrogate (with the option) is written as generalized UTF-8.
           append_utf8(out, cp);
           break;
         }
@@ -250,10 +264,6 @@ class Reader {
       }
     }
     ++pos_;  // "
-    if (!utf8::is_valid(out)) {
-      pos_ = start;
-      return fail("string is not valid UTF-8");
-    }
     return true;
   }
 
@@ -294,20 +304,36 @@ class Reader {
   }
 
   std::string_view s_;
+  ParseOptions options_;
   size_t pos_ = 0;
   std::string error_;
 };
 
 }  // namespace
 
-ParseResult parse(std::string_view text) {
-  return Reader(text).run();
+ParseResult parse(std::string_view text, ParseOptions options) {
+  return Reader(text, options).run();
 }
 
 void append_string(std::string& out, std::string_view s) {
   out += '"';
-  for (char ch : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    char ch = s[i];
     unsigned char c = static_cast<unsigned char>(ch);
+    // ED A0..BF 80..BF: a surrogate code unit in generalized UTF-8 (a lone one
+    // read with ParseOptions::lone_surrogates), written as JSON.stringify writes
+    // a lone surrogate: \ud83d.
+    if (c == 0xED && i + 2 < s.size() &&
+        (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0xA0 &&
+        (static_cast<unsigned char>(s[i + 2]) & 0xC0) == 0x80) {
+      unsigned unit = 0xD000 | (static_cast<unsigned char>(s[i + 1]) & 0x3F) << 6 |
+                      (static_cast<unsigned char>(s[i + 2]) & 0x3F);
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\u%04x", unit);
+      out += hex;
+      i += 2;
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";

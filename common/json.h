@@ -5,6 +5,15 @@
 // than 64. stringify() writes what JavaScript's JSON.stringify writes for the
 // same value, byte for byte: object keys in insertion order, no spaces, the
 // same string escapes, and numbers in Number.prototype.toString form.
+//
+// Lone surrogates, as an option: "\ud83d" is valid JSON text (RFC 8259 §8.2
+// notes that the grammar allows it) but not Unicode, and JavaScript, whose
+// strings are UTF-16, reads and writes it. With lone_surrogates set, parse()
+// keeps such a code unit as its three-byte generalized UTF-8 form (WTF-8:
+// \ud83d is ED A0 BD), which utf8::is_valid refuses, so a string holding one is
+// easy to find and never mistaken for text. append_string() writes those three
+// bytes back as a \u escape, lowercase as JSON.stringify does ("\ud83d"), so the
+// JSON text a JavaScript peer sent comes back to it unchanged.
 #pragma once
 
 #include <cstdint>
@@ -72,11 +81,16 @@ struct ParseResult {
   std::string error;  // set when value is empty: what is wrong, and at which byte
 };
 
-ParseResult parse(std::string_view text);
+struct ParseOptions {
+  bool lone_surrogates = false;  // accept \ud800-\udfff unpaired (see above)
+};
+
+ParseResult parse(std::string_view text, ParseOptions options = {});
 
 std::string stringify(const Value& value);
 void append(std::string& out, const Value& value);
-// A JSON string literal, quotes included, escaped as JSON.stringify does.
+// A JSON string literal, quotes included, escaped as JSON.stringify does; a
+// surrogate in generalized UTF-8 (ED A0 80 .. ED BF BF) as its \u escape.
 void append_string(std::string& out, std::string_view s);
 void append_number(std::string& out, double d);
 

@@ -2,7 +2,9 @@
 // process exits 0 (under ASan with detect_leaks=1, so nothing may leak either).
 // A WebSocket session gets Engine.IO's close packet `1` and then close code 1001
 // ("going away", RFC 6455 §7.4.1); a polling session's held GET is answered with
-// the close packet `1`; an official socket.io-client hears its disconnect.
+// the close packet `1`, and one with no GET held gets it on its next GET (waited
+// for eio::kShutdownPollWaitMs at most); an official socket.io-client hears its
+// disconnect.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -95,12 +97,50 @@ describe('lesson 04 on SIGTERM', () => {
     }
   });
 
-  test('a polling session with no GET held, and an idle server, still exit 0', T, async () => {
+  // A polling client between two GETs has read one answer and not yet sent the
+  // next request: the close packet waits for that request (eio::kShutdownPollWaitMs
+  // at most), so this client is told too. Meanwhile no new session is opened.
+  test('a polling session with no GET held: its next GET gets the close packet 1', T,
+    async () => {
+      const server = await startLesson(4);
+      const open = await request(server.port, 'GET', HANDSHAKE);
+      const sid = JSON.parse(open.body.slice(1)).sid;
+      const exited = server.stop();
+      await server.waitFor(new RegExp(`eio ${sid}: no GET held; the close packet waits`),
+        'stderr');
+      const late = await request(server.port, 'GET', `${HANDSHAKE}&sid=${sid}`);
+      assert.deepEqual(late, { status: 200, body: '1' });
+      assert.deepEqual(await exited, { code: 0, signal: null });
+      assert.match(server.stderr(), new RegExp(`eio ${sid} closed \\(forced close\\)`));
+    });
+
+  test('while it waits, a new handshake is refused with 503', T, async () => {
     const server = await startLesson(4);
     const open = await request(server.port, 'GET', HANDSHAKE);
-    assert.equal(open.status, 200);
-    // Nobody will come for the close packet: the server does not wait for them.
+    const sid = JSON.parse(open.body.slice(1)).sid;
+    const exited = server.stop();
+    await server.waitFor(new RegExp(`eio ${sid}: no GET held`), 'stderr');
+    const refused = await request(server.port, 'GET', HANDSHAKE);
+    assert.equal(refused.status, 503);
+    assert.deepEqual(JSON.parse(refused.body), { code: 3, message: 'Bad request' });
+    assert.equal((await request(server.port, 'GET', `${HANDSHAKE}&sid=${sid}`)).body, '1');
+    assert.deepEqual(await exited, { code: 0, signal: null });
+    assert.match(server.stderr(), /eio refused 1 handshake\(s\): shutting down/);
+  });
+
+  test('a polling client that never comes back is not waited for past the bound', T,
+    async () => {
+      const server = await startLesson(4);
+      const open = await request(server.port, 'GET', HANDSHAKE);
+      assert.equal(open.status, 200);
+      assert.deepEqual(await server.stop(), { code: 0, signal: null });
+      assert.match(server.stderr(),
+        /eio [\w-]{20}: no GET held; the close packet waits 2000ms for the next one/);
+      assert.match(server.stderr(), /eio [\w-]{20} closed \(forced close\)/);
+    });
+
+  test('an idle server exits 0', T, async () => {
+    const server = await startLesson(4);
     assert.deepEqual(await server.stop(), { code: 0, signal: null });
-    assert.match(server.stderr(), /eio [\w-]{20} closed \(forced close\)/);
   });
 });

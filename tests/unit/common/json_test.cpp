@@ -101,6 +101,60 @@ TEST_CASE("malformed input is refused with a reason, never guessed") {
   }
 }
 
+// RFC 8259 §8.2: "\uDEAD" is allowed by the grammar though it is no character;
+// JavaScript reads it, so Socket.IO packets may hold it (ParseOptions).
+TEST_CASE("RFC 8259 §8.2 lone surrogates: refused by default, kept as WTF-8 on request") {
+  json::ParseOptions lenient;
+  lenient.lone_surrogates = true;
+  struct Case {
+    const char* in;
+    std::string bytes;  // what the string holds with the option
+    const char* out;  // stringify of it: JSON.stringify's escapes
+    const char* strict_error;
+  };
+  const Case cases[] = {
+      {R"("cut \ud83d")", "cut \xed\xa0\xbd", R"("cut \ud83d")", "lone high surrogate"},
+      {R"("\uDE00x")", "\xed\xb8\x80x", R"("\ude00x")", "lone low surrogate"},
+      {R"("\ud800\u0041")",
+       "\xed\xa0\x80"
+       "A",
+       R"("\ud800A")", "lone high surrogate"},
+      // Two highs then a low: the second high pairs with the low, as in JavaScript.
+      {R"("\ud83d\ud83d\ude00")", "\xed\xa0\xbd\xf0\x9f\x98\x80",
+       "\"\\ud83d\xf0\x9f\x98\x80\"", "lone high surrogate"},
+      {R"("\udbff")", "\xed\xaf\xbf", R"("\udbff")", "lone high surrogate"},
+      {R"("\udfff\ud800")", "\xed\xbf\xbf\xed\xa0\x80", R"("\udfff\ud800")",
+       "lone low surrogate"},
+  };
+  for (const Case& c : cases) {
+    INFO("input: " << c.in);
+    json::ParseResult strict = json::parse(c.in);
+    CHECK(!strict.value);
+    CHECK(strict.error.find(c.strict_error) == 0);
+    json::ParseResult r = json::parse(c.in, lenient);
+    REQUIRE_MESSAGE(r.value, r.error);
+    CHECK(r.value->as_string() == c.bytes);
+    CHECK(json::stringify(*r.value) == c.out);
+    // What is written back reads back the same.
+    json::ParseResult again = json::parse(json::stringify(*r.value), lenient);
+    REQUIRE(again.value);
+    CHECK(again.value->as_string() == c.bytes);
+  }
+  // A pair stays one character either way.
+  json::ParseResult pair = json::parse(R"("\ud83d\ude00")", lenient);
+  REQUIRE(pair.value);
+  CHECK(pair.value->as_string() == "\xf0\x9f\x98\x80");
+  // RFC 8259 §8.1: the text itself is UTF-8, so a raw surrogate is refused still.
+  CHECK(!json::parse("\"\xed\xa0\x80\"", lenient).value);
+  CHECK(!json::parse("\"\xc3\x28\"", lenient).value);
+  // The option is for strings only: an unpaired high still needs a valid escape after.
+  CHECK(!json::parse(R"("\ud83d\u12")", lenient).value);
+  // Keys too, as JSON.parse.
+  json::ParseResult key = json::parse(R"({"\ud800":1})", lenient);
+  REQUIRE(key.value);
+  CHECK(json::stringify(*key.value) == R"({"\ud800":1})");
+}
+
 TEST_CASE("nesting is limited to 64 levels") {
   CHECK(!refused(std::string(64, '[') + std::string(64, ']')));
   CHECK(refused(std::string(66, '[') + std::string(66, ']')));

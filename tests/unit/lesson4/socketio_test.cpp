@@ -166,7 +166,9 @@ TEST_CASE("malformed packets are refused with the rule they break") {
   CHECK(refusal(R"(2abc["message-with-ack"])").rfind("payload is not JSON", 0) == 0);
   CHECK(refusal("2") == "EVENT payload must be a non-empty array");
   CHECK(refusal("2[]") == "EVENT payload must be a non-empty array");
-  CHECK(refusal("2[1]") == "EVENT name must be a string");
+  CHECK(refusal("2[true]") == "EVENT name must be a string or a number");
+  CHECK(refusal("2[null]") == "EVENT name must be a string or a number");
+  CHECK(refusal(R"(2[{"a":1}])") == "EVENT name must be a string or a number");
   CHECK(refusal(R"(2["disconnect"])") == "EVENT name \"disconnect\" is reserved");
   CHECK(refusal(R"(2["a"] x)").rfind("payload is not JSON", 0) == 0);
   CHECK(refusal("0[]") == "CONNECT payload must be an object");
@@ -203,15 +205,65 @@ TEST_CASE("binary and text out of turn are refused") {
   CHECK(r.error == "text packet while 1 attachment(s) of a binary packet are still due");
 }
 
-TEST_CASE("attachments are bounded in total size") {
+// Each attachment is its own Engine.IO message, bounded on its own, as in the
+// reference: two that fit one by one make a packet, whatever their sum.
+TEST_CASE("an attachment is bounded as its own message, a packet's total apart") {
   sio::Limits limits;
   limits.max_attachment_bytes = 10;
-  Decoder d(limits);
-  CHECK(d.add_text(R"(52-["a"])").status == Decoder::Status::need_more);
-  CHECK(d.add_binary("123456").status == Decoder::Status::need_more);
-  auto r = d.add_binary("123456");
-  CHECK(r.status == Decoder::Status::error);
-  CHECK(r.error == "attachments larger than 10 bytes in all");
+  limits.max_packet_bytes = 20;
+  {
+    Decoder d(limits);
+    CHECK(d.add_text(R"(52-["a"])").status == Decoder::Status::need_more);
+    CHECK(d.add_binary("1234567").status == Decoder::Status::need_more);
+    auto r = d.add_binary("1234567");
+    REQUIRE(r.status == Decoder::Status::done);
+    CHECK(r.packet.attachments == std::vector<std::string>{"1234567", "1234567"});
+  }
+  {
+    Decoder d(limits);
+    CHECK(d.add_text(R"(51-["a"])").status == Decoder::Status::need_more);
+    auto r = d.add_binary("12345678901");
+    CHECK(r.status == Decoder::Status::error);
+    CHECK(r.error == "an attachment larger than 10 bytes");
+  }
+  {
+    Decoder d(limits);
+    CHECK(d.add_text(R"(53-["a"])").status == Decoder::Status::need_more);
+    CHECK(d.add_binary("12345678").status == Decoder::Status::need_more);
+    CHECK(d.add_binary("12345678").status == Decoder::Status::need_more);
+    auto r = d.add_binary("12345678");
+    CHECK(r.status == Decoder::Status::error);
+    CHECK(r.error == "attachments larger than 20 bytes in all");
+  }
+}
+
+// socket.io-parser's isPayloadValid: the name is a string or a number
+// (socket.emit(42) sends 2[42]); the reference's EventEmitter keys it as "42".
+TEST_CASE("an EVENT may be named by a number, which stands for its JavaScript string") {
+  Decoder d;
+  auto r = d.add_text(R"(27[42,"x"])");
+  REQUIRE(r.status == Decoder::Status::done);
+  CHECK(r.packet.id == 7u);
+  CHECK(encode(r.packet) == R"(27[42,"x"])");
+  CHECK(sio::event_name(r.packet.data->as_array()[0]) == "42");
+  CHECK(sio::event_name(json::Value(1.5)) == "1.5");
+  CHECK(sio::event_name(json::Value(1e21)) == "1e+21");
+  CHECK(sio::event_name(json::Value(-0.0)) == "0");
+  CHECK(sio::event_name(json::Value("msg:post")) == "msg:post");
+}
+
+// RFC 8259 §8.2: JSON allows a lone surrogate, and JSON.parse reads it; the
+// packet decodes, its string holds the WTF-8 bytes, and it encodes back as sent.
+TEST_CASE(
+    "RFC 8259 §8.2: a lone surrogate in a packet is read and written back as sent") {
+  Decoder d;
+  std::string wire = R"(23["msg:post",{"user":"a","text":"cut \ud83d","x":"\udc00"}])";
+  auto r = d.add_text(wire);
+  REQUIRE_MESSAGE(r.status == Decoder::Status::done, r.error);
+  CHECK(r.packet.data->as_array()[1].find("text")->as_string() == "cut \xed\xa0\xbd");
+  CHECK(encode(r.packet) == wire);
+  // Raw bytes must still be UTF-8: a WebSocket text frame or a polling body is.
+  CHECK(refusal("2[\"\xed\xa0\xbd\"]").rfind("payload is not JSON", 0) == 0);
 }
 
 TEST_CASE("every prefix of a valid packet either decodes or is refused, never crashes") {
