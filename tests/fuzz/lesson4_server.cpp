@@ -31,7 +31,8 @@ static void find_sid(std::string& tail, std::string_view bytes, std::string& sid
   for (size_t at = tail.find(key); at != std::string::npos; at = tail.find(key, at + 1)) {
     const size_t start = at + key.size(), end = tail.find('"', start);
     if (end == std::string::npos) break;
-    if (tail.compare(end, 13, "\",\"upgrades\":") == 0) sid = tail.substr(start, end - start);
+    if (tail.compare(end, 13, "\",\"upgrades\":") == 0)
+      sid = tail.substr(start, end - start);
   }
   if (tail.size() > 64) tail.erase(0, tail.size() - 64);  // a sid split across reads
 }

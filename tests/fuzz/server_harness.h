@@ -101,7 +101,9 @@ inline Script parse_script(const uint8_t* data, size_t size) {
 // A FILE that swallows everything, for the server's log and trace lines.
 inline FILE* discard_file() {
   cookie_io_functions_t io{};
-  io.write = [](void*, const char*, size_t n) -> ssize_t { return static_cast<ssize_t>(n); };
+  io.write = [](void*, const char*, size_t n) -> ssize_t {
+    return static_cast<ssize_t>(n);
+  };
   return fopencookie(nullptr, "w", io);
 }
 
