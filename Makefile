@@ -159,7 +159,10 @@ valgrind:
 	  timeout -k 10 $(E2E_FILE_TIMEOUT) node --test $$t || exit 1; done
 
 # Fuzzing (libFuzzer, clang): tests/fuzz/common_NAME.cpp fuzzes common/,
-# tests/fuzz/lessonN_NAME.cpp lesson N's protocol files (once lesson N exists).
+# tests/fuzz/lessonN_NAME.cpp lesson N's protocol files (once lesson N exists),
+# and tests/fuzz/lessonN_server.cpp the whole of lesson N: it includes the
+# lesson's server.cpp itself, so it links the rest of the lesson and its
+# embedded page, as the lesson's binary does.
 # `make fuzz` runs each target for FUZZ_SECONDS; `make test` runs each for 10 s.
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++
@@ -172,7 +175,8 @@ endif
 fuzz_lesson = $(patsubst lesson%,%,$(firstword $(subst _, ,$(1))))
 define fuzz_rules
 $(BUILD)/fuzz-$(1): $(call obj,tests/fuzz/$(1).cpp $(COMMON_SRC) \
-    $(if $(filter common_%,$(1)),,$(filter-out %/server.cpp,$(LESSON$(call fuzz_lesson,$(1))_SRC))))
+    $(if $(filter common_%,$(1)),,$(filter-out %/server.cpp,$(LESSON$(call fuzz_lesson,$(1))_SRC)))) \
+    $(if $(filter %_server,$(1)),$(OBJ)/gen/lesson-$(call fuzz_lesson,$(1))-assets.o)
 	$(CXX) $(CXXFLAGS) -fsanitize=fuzzer,address,undefined -o $$@ $$^ $(EXTRA_LDFLAGS) \
 	  $(if $(filter common_%,$(1)),,$(LESSON$(call fuzz_lesson,$(1))_LIBS) $(LESSON$(call fuzz_lesson,$(1))_TEST_LIBS))
 endef
