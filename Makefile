@@ -190,9 +190,14 @@ fuzz:
 BENCH_SRC := $(wildcard tests/bench/*.cpp) $(COMMON_SRC) 03-raw-websocket/websocket.cpp
 $(BUILD)/loadgen: $(call obj,$(BENCH_SRC))
 	$(CXX) $(CXXFLAGS) $(SANFLAGS) -o $@ $^ $(EXTRA_LDFLAGS) -lcrypto
+# The limit probe: plain sockets and epoll, no common/ (tests/bench/README.md).
+$(BUILD)/limit: tests/bench/limit/limit.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) -o $@ $< $(EXTRA_LDFLAGS)
 bench:
 	@sh tests/setup.sh bench
-	$(MAKE) -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" all build/bench/loadgen
+	$(MAKE) -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" all build/bench/loadgen \
+	  build/bench/limit
 	node tests/bench/run.mjs build/bench
 
 # make trust-cert: Chromium and Chrome on Linux trust lesson 02's certificate
