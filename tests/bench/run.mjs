@@ -77,7 +77,11 @@ function toolVersion(cmd, args, re) {
 }
 
 // A peer of a lesson: a script run by Node or Bun that speaks the lesson's protocol.
-const nodePeer = (id, name, script) => ({ id, name, cmd: () => ['node', [path.join(here, 'peers', script)]] });
+const nodePeer = (id, name, script) => ({
+  id,
+  name,
+  cmd: () => ['node', [path.join(here, 'peers', script)]],
+});
 const bunPeer = (id, name, script) => ({
   id,
   name: `${name} (Bun ${bun?.version ?? '?'})`,
@@ -456,7 +460,8 @@ async function h2load(port) {
   const status = r.out.match(/status codes: (\d+) 2xx/);
   const ok2xx = Number(status?.[1] ?? 0);
   if (!m) return { failed: r.out + r.err };
-  return { rps: Number(m[1]), ok2xx, n: H2LOAD_N, ...(ok2xx < H2LOAD_N ? { errors: H2LOAD_N - ok2xx } : {}) };
+  const errors = ok2xx < H2LOAD_N ? { errors: H2LOAD_N - ok2xx } : {};
+  return { rps: Number(m[1]), ok2xx, n: H2LOAD_N, ...errors };
 }
 
 // ---- the table ----------------------------------------------------------------------
@@ -499,7 +504,8 @@ const valueOf = (sc, r) => (r && !r.failed ? sc.value(r) : undefined);
 
 async function benchLesson(lesson) {
   const peers = lesson.peers.filter((p) => wantPeer(p.id));
-  log(`${lesson.name}: ours, then ${peers.map((p) => p.name).join(', ') || 'no peer'}, then the limit`);
+  const names = peers.map((p) => p.name).join(', ') || 'no peer';
+  log(`${lesson.name}: ours, then ${names}, then the limit`);
   const ours = await measure(lesson, 'ours');
   const theirs = {};
   for (const peer of peers) {
@@ -593,7 +599,9 @@ async function main() {
       continue;
     }
     await benchLesson(lesson);
-    for (const extra of extras.filter((e) => e.lesson === lesson.n)) await benchExtra(extra, lesson);
+    for (const extra of extras.filter((e) => e.lesson === lesson.n)) {
+      await benchExtra(extra, lesson);
+    }
   }
   raw.machine = machine();
   const table = [

@@ -89,12 +89,14 @@ void socket_pairs(int n, std::vector<int>& server, std::vector<int>& client) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
   if (lfd < 0 || bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 ||
-      listen(lfd, 4096) < 0 || getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len) < 0)
+      listen(lfd, 4096) < 0 ||
+      getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len) < 0)
     die("listen on 127.0.0.1");
   int one = 1;
   for (int i = 0; i < n; i++) {
     int c = socket(AF_INET, SOCK_STREAM, 0);
-    if (c < 0 || connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) die("connect");
+    if (c < 0 || connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0)
+      die("connect");
     int s = accept(lfd, nullptr, nullptr);
     if (s < 0) die("accept");
     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -105,18 +107,7 @@ void socket_pairs(int n, std::vector<int>& server, std::vector<int>& client) {
   close(lfd);
 }
 
-int watch(const std::vector<int>& fds, int base) {
-  int ep = epoll_create1(0);
-  if (ep < 0) die("epoll_create1");
-  for (size_t i = 0; i < fds.size(); i++) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = static_cast<uint64_t>(base) + i;
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) die("epoll_ctl");
-  }
-  return ep;
-}
-
+// Adds fds to an epoll set, each tagged with base + its index.
 void watch_more(int ep, const std::vector<int>& fds, int base) {
   for (size_t i = 0; i < fds.size(); i++) {
     epoll_event ev{};
@@ -124,6 +115,13 @@ void watch_more(int ep, const std::vector<int>& fds, int base) {
     ev.data.u64 = static_cast<uint64_t>(base) + i;
     if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) die("epoll_ctl");
   }
+}
+
+int watch(const std::vector<int>& fds, int base) {
+  int ep = epoll_create1(0);
+  if (ep < 0) die("epoll_create1");
+  watch_more(ep, fds, base);
+  return ep;
 }
 
 // ---- the server side (parent) -------------------------------------------------------
@@ -179,7 +177,8 @@ void serve_fanout(const Options& o, const std::vector<int>& clients,
     if (!o.repoll) {
       // One send() per client per turn, all of the turn's frames in it.
       if (!batch.empty())
-        for (int fd : clients) send_all(fd, batch.data(), batch.size());
+        for (int fd : clients)
+          send_all(fd, batch.data(), batch.size());
       continue;
     }
     log += batch;
@@ -231,8 +230,9 @@ double cpu_seconds(pid_t pid) {
   text[n] = 0;
   const char* p = std::strrchr(text, ')');  // fields 14 and 15 follow the name
   unsigned long utime = 0, stime = 0;
-  if (p) std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                     &stime);
+  if (p)
+    std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                &stime);
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
@@ -269,7 +269,8 @@ void drive(int ep, Meter& m, F on_event) {
       m.own_cpu = own_cpu() - m.own_cpu0;
       return;
     }
-    for (int e = 0; e < n; e++) on_event(events[e].data.u64, t);
+    for (int e = 0; e < n; e++)
+      on_event(events[e].data.u64, t);
   }
 }
 
@@ -290,12 +291,14 @@ void load_fanout(const Options& o, const std::vector<int>& clients,
   };
   double t0 = now_us();
   for (int p = 0; p < P; p++)
-    for (int w = 0; w < o.window; w++) send_post(p, t0);
+    for (int w = 0; w < o.window; w++)
+      send_post(p, t0);
   // One frame has begun on client c with byte `poster`.
   auto on_frame = [&](size_t c, int poster, double t) {
     if (m.measuring(t)) m.delivered++;
     if (static_cast<int>(c) == poster && poster < P) {
-      if (m.measuring(t)) m.latency_us.push_back(static_cast<float>(t - sent[poster].front()));
+      if (m.measuring(t))
+        m.latency_us.push_back(static_cast<float>(t - sent[poster].front()));
       sent[poster].pop_front();
       send_post(poster, t);
     }
@@ -340,11 +343,13 @@ void load_echo(const Options& o, const std::vector<int>& conns, Meter& m) {
   std::string requests;
   auto send_requests = [&](size_t c, int k, double t) {
     requests.assign(static_cast<size_t>(k) * o.request, 'q');
-    for (int i = 0; i < k; i++) sent[c].push_back(t);
+    for (int i = 0; i < k; i++)
+      sent[c].push_back(t);
     send_all(conns[c], requests.data(), requests.size());
   };
   double t0 = now_us();
-  for (size_t c = 0; c < conns.size(); c++) send_requests(c, o.inflight, t0);
+  for (size_t c = 0; c < conns.size(); c++)
+    send_requests(c, o.inflight, t0);
   drive(ep, m, [&](uint64_t id, double t) {
     ssize_t r = recv_ready(conns[id], buf);
     if (r < 0) std::exit(1);
@@ -364,7 +369,8 @@ void load_echo(const Options& o, const std::vector<int>& conns, Meter& m) {
 
 double percentile(std::vector<float>& v, double q) {
   if (v.empty()) return 0;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
+  size_t k =
+      std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
   return v[k];
 }
@@ -374,11 +380,11 @@ void report(const Options& o, Meter& m) {
   double p50 = percentile(m.latency_us, 0.50), p99 = percentile(m.latency_us, 0.99);
   std::printf(
       "{\"probe\":\"%s\",\"clients\":%d,\"posters\":%d,\"window\":%d,\"inflight\":%d,"
-      "\"seconds\":%.3f,\"delivered\":%ld,\"delivered_per_s\":%.0f,\"p50_us\":%.0f,"
-      "\"p99_us\":%.0f,\"server_cpu_pct\":%.1f,\"client_cpu_pct\":%.1f}\n",
-      o.mode.c_str(), o.clients, o.posters, o.window, o.inflight, seconds, m.delivered,
-      static_cast<double>(m.delivered) / seconds, p50, p99, 100 * m.server_cpu / seconds,
-      100 * m.own_cpu / seconds);
+      "\"seconds\":%.3f,\"round_trips\":%zu,\"delivered\":%ld,\"delivered_per_s\":%.0f,"
+      "\"p50_us\":%.0f,\"p99_us\":%.0f,\"server_cpu_pct\":%.1f,\"client_cpu_pct\":%.1f}\n",
+      o.mode.c_str(), o.clients, o.posters, o.window, o.inflight, seconds,
+      m.latency_us.size(), m.delivered, static_cast<double>(m.delivered) / seconds, p50,
+      p99, 100 * m.server_cpu / seconds, 100 * m.own_cpu / seconds);
   std::fflush(stdout);
 }
 
@@ -399,21 +405,36 @@ Options parse(int argc, char** argv) {
     if (i + 1 >= argc) usage();
     const char* v = argv[++i];
     long n = std::atol(v);
-    if (k == "--mode") o.mode = v;
-    else if (k == "--clients") o.clients = static_cast<int>(n);
-    else if (k == "--posters") o.posters = static_cast<int>(n);
-    else if (k == "--window") o.window = static_cast<int>(n);
-    else if (k == "--inflight") o.inflight = static_cast<int>(n);
-    else if (k == "--frame") o.frame = static_cast<size_t>(n);
-    else if (k == "--post") o.post = static_cast<size_t>(n);
-    else if (k == "--ack") o.ack = static_cast<size_t>(n);
-    else if (k == "--repoll") o.repoll = static_cast<size_t>(n);
-    else if (k == "--head") o.head = static_cast<size_t>(n);
-    else if (k == "--request") o.request = static_cast<size_t>(n);
-    else if (k == "--response") o.response = static_cast<size_t>(n);
-    else if (k == "--warmup") o.warmup_ms = n;
-    else if (k == "--duration") o.duration_ms = n;
-    else usage();
+    if (k == "--mode")
+      o.mode = v;
+    else if (k == "--clients")
+      o.clients = static_cast<int>(n);
+    else if (k == "--posters")
+      o.posters = static_cast<int>(n);
+    else if (k == "--window")
+      o.window = static_cast<int>(n);
+    else if (k == "--inflight")
+      o.inflight = static_cast<int>(n);
+    else if (k == "--frame")
+      o.frame = static_cast<size_t>(n);
+    else if (k == "--post")
+      o.post = static_cast<size_t>(n);
+    else if (k == "--ack")
+      o.ack = static_cast<size_t>(n);
+    else if (k == "--repoll")
+      o.repoll = static_cast<size_t>(n);
+    else if (k == "--head")
+      o.head = static_cast<size_t>(n);
+    else if (k == "--request")
+      o.request = static_cast<size_t>(n);
+    else if (k == "--response")
+      o.response = static_cast<size_t>(n);
+    else if (k == "--warmup")
+      o.warmup_ms = n;
+    else if (k == "--duration")
+      o.duration_ms = n;
+    else
+      usage();
   }
   bool fanout = o.mode == "fanout";
   if ((!fanout && o.mode != "echo") || o.clients < 1 || o.frame < 1 || o.post < 1 ||
@@ -441,20 +462,28 @@ int main(int argc, char** argv) {
   pid_t child = fork();
   if (child < 0) die("fork");
   if (child == 0) {
-    for (int fd : s_clients) close(fd);
-    for (int fd : s_posts) close(fd);
+    for (int fd : s_clients)
+      close(fd);
+    for (int fd : s_posts)
+      close(fd);
     Meter m;
     m.start = now_us() + static_cast<double>(o.warmup_ms) * 1000;
     m.end = m.start + static_cast<double>(o.duration_ms) * 1000;
-    if (fanout) load_fanout(o, c_clients, c_posts, m);
-    else load_echo(o, c_clients, m);
+    if (fanout)
+      load_fanout(o, c_clients, c_posts, m);
+    else
+      load_echo(o, c_clients, m);
     report(o, m);
     _exit(0);  // closing the sockets ends the parent's loop
   }
-  for (int fd : c_clients) close(fd);
-  for (int fd : c_posts) close(fd);
-  if (fanout) serve_fanout(o, s_clients, s_posts);
-  else serve_echo(o, s_clients);
+  for (int fd : c_clients)
+    close(fd);
+  for (int fd : c_posts)
+    close(fd);
+  if (fanout)
+    serve_fanout(o, s_clients, s_posts);
+  else
+    serve_echo(o, s_clients);
   int status = 0;
   waitpid(child, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;

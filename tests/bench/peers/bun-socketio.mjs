@@ -54,6 +54,7 @@ io.on('connection', (socket) => {
   });
 });
 
-const { websocket, fetch } = engine.handler();
-const server = Bun.serve({ hostname: '127.0.0.1', port: portFlag(), idleTimeout: 60, fetch, websocket });
+// As the engine's README shows: its fetch and websocket handlers, and an idleTimeout
+// of twice the ping interval.
+const server = Bun.serve({ hostname: '127.0.0.1', port: portFlag(), ...engine.handler() });
 announceBun(server);

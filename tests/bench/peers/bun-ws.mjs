@@ -20,7 +20,7 @@ const server = Bun.serve({
     return new Response('expected a WebSocket upgrade\n', { status: 400 });
   },
   websocket: {
-    // The same limits as ws's defaults would not matter here: posts are small.
+    // ws closes no idle socket by default; Bun's default (120 s) would, in the idle row.
     idleTimeout: 0,
     open(ws) {
       const since = ws.data.since;
