@@ -59,7 +59,7 @@ help:
 	@echo "make lesson-N     build lesson N and run it (ARGS='--trace' adds flags)"
 	@echo "make test         every test, under AddressSanitizer and UBSan, both loop back ends"
 	@echo "make diff-N       lesson N next to the lesson it builds on"
-	@echo "make bench        our servers against Node's, one Markdown table"
+	@echo "make bench        our servers against Node's, Bun's, h2o and the machine's limit"
 	@echo "make fuzz         every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make format       clang-format every C++ file"
 	@echo "make POLL=1       use the poll(2) back end instead of epoll"
