@@ -529,8 +529,13 @@ async function benchLesson(lesson) {
     const o = ours[from];
     const hasLimit = scenarios.find((s) => s.id === from).limit && !sc.noLimit;
     const lim = hasLimit ? valueOf(sc, limits[from]) ?? NaN : undefined;
-    for (const peer of peers) {
+    // With every peer filtered out (--peers), ours and the limit still get a row.
+    for (const peer of peers.length ? peers : [{ id: 'none', name: 'no peer', none: true }]) {
       const title = `${lesson.name} vs ${peer.name}: ${sc.title}`;
+      if (peer.none) {
+        rows.push(row(title, valueOf(sc, o), undefined, sc.better, sc.from ? '' : describe(o), lim));
+        continue;
+      }
       if (peer.missing) {
         rows.push(`| ${title} | ${fmt(valueOf(sc, o))} | skipped: ${peer.missing} | | | | |`);
         continue;
