@@ -59,7 +59,7 @@ help:
 	@echo "make lesson-N     build lesson N and run it (ARGS='--trace' adds flags)"
 	@echo "make test         every test, under AddressSanitizer and UBSan, both loop back ends"
 	@echo "make diff-N       lesson N next to the lesson it builds on"
-	@echo "make bench        our servers against Node's, one Markdown table"
+	@echo "make bench        our servers against Node's, Bun's, h2o and the machine's limit"
 	@echo "make fuzz         every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make format       clang-format every C++ file"
 	@echo "make POLL=1       use the poll(2) back end instead of epoll"
@@ -194,9 +194,14 @@ fuzz:
 BENCH_SRC := $(wildcard tests/bench/*.cpp) $(COMMON_SRC) 03-raw-websocket/websocket.cpp
 $(BUILD)/loadgen: $(call obj,$(BENCH_SRC))
 	$(CXX) $(CXXFLAGS) $(SANFLAGS) -o $@ $^ $(EXTRA_LDFLAGS) -lcrypto
+# The limit probe: plain sockets and epoll, no common/ (tests/bench/README.md).
+$(BUILD)/limit: tests/bench/limit/limit.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(SANFLAGS) -o $@ $< $(EXTRA_LDFLAGS)
 bench:
 	@sh tests/setup.sh bench
-	$(MAKE) -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" all build/bench/loadgen
+	$(MAKE) -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" all build/bench/loadgen \
+	  build/bench/limit
 	node tests/bench/run.mjs build/bench
 
 # make trust-cert: Chromium and Chrome on Linux trust lesson 02's certificate

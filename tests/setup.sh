@@ -38,6 +38,7 @@ if command -v clang++ >/dev/null; then need libclang-rt-dev fuzzer_links; else m
 if [ "${1:-}" = bench ]; then
   need wrk has wrk
   need nghttp2-server has nghttpd
+  need h2o has h2o
 fi
 
 if [ -n "$missing" ]; then

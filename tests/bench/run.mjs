@@ -1,12 +1,18 @@
-// make bench: every lesson that builds, against the server a learner would
-// otherwise use, on the fixed scenarios of tests/bench/README.md. Progress goes
-// to stderr; the one Markdown table goes to stdout (and to BUILD/bench.md, with
-// every raw result in BUILD/bench.json).
+// make bench: every lesson that builds, against the servers a learner would
+// otherwise use (Node's, and the fastest there are: Bun and h2o), and against the
+// machine's own limit for the scenario, on the fixed scenarios of
+// tests/bench/README.md. Progress goes to stderr; the one Markdown table goes to
+// stdout (and to BUILD/bench.md, with every raw result in BUILD/bench.json).
 //
-//   node tests/bench/run.mjs build/bench [--quick] [--only 1,3]
+//   node tests/bench/run.mjs build/bench [--quick] [--only 1,3] [--seconds N]
+//        [--scenarios fanout,echo,wrk] [--peers node,bun,h2o]
 //
-// Each scenario starts a fresh server (ours, then the peer), runs build/bench/loadgen
-// (or wrk, h2load) against it, and stops it with SIGTERM.
+// The same choices as environment variables: BENCH_ONLY=1,3 BENCH_SECONDS=3
+// BENCH_SCENARIOS=fanout BENCH_PEERS=bun (a flag wins over its variable).
+//
+// Each scenario starts a fresh server (ours, then each peer), runs build/bench/loadgen
+// (or wrk, h2load) against it, and stops it with SIGTERM; then build/bench/limit
+// measures the same scenario with no server at all.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -16,30 +22,155 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const build = path.resolve(process.argv[2] ?? 'build/bench');
-const quick = process.argv.includes('--quick');
-const onlyAt = process.argv.indexOf('--only');
-const only = onlyAt > 0 ? process.argv[onlyAt + 1].split(',').map(Number) : [1, 2, 3, 4];
 const log = (...a) => console.error('bench:', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+function option(flag, env) {
+  const at = process.argv.indexOf(flag);
+  if (at > 0 && process.argv[at + 1] !== undefined) return process.argv[at + 1];
+  return process.env[env] || undefined;
+}
+const list = (v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+const quick = process.argv.includes('--quick');
+const only = list(option('--only', 'BENCH_ONLY'))?.map((s) => Number(s.replace(/^lesson/, '')))
+  ?? [1, 2, 3, 4];
+const onlyScenarios = list(option('--scenarios', 'BENCH_SCENARIOS'));
+const onlyPeers = list(option('--peers', 'BENCH_PEERS'));
+const wantScenario = (id) => !onlyScenarios || onlyScenarios.includes(id);
+const wantPeer = (id) => !onlyPeers || onlyPeers.includes(id);
+
 // Seconds measured per load scenario (after a 1 s warm-up); --quick for a smoke run.
-const SECONDS = quick ? 2 : 5;
+const SECONDS = Number(option('--seconds', 'BENCH_SECONDS') ?? (quick ? 2 : 5));
 const IDLE = quick ? 2000 : 10000;
+const H2LOAD_N = quick || SECONDS < 5 ? 20000 : 100000;  // h2load counts requests, not time
+
+// ---- the peers ----------------------------------------------------------------------
+
+// Bun from npm (tests/package.json pins it). Its postinstall moves the binary of the
+// platform package (@oven/bun-linux-x64...) over node_modules/bun/bin/bun.exe; if the
+// install scripts did not run, the platform package still holds it.
+function findBun() {
+  const nm = path.join(root, 'tests/node_modules');
+  const candidates = [
+    path.join(nm, '.bin/bun'),
+    ...['linux-x64', 'linux-x64-baseline', 'linux-aarch64', 'darwin-aarch64', 'darwin-x64'].map(
+      (p) => path.join(nm, `@oven/bun-${p}/bin/bun`)),
+  ];
+  for (const bin of candidates) {
+    try {
+      const version = execFileSync(bin, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString().trim();
+      return { bin, version };
+    } catch {}
+  }
+  return null;
+}
+const bun = findBun();
+
+function toolVersion(cmd, args, re) {
+  try {
+    const out = execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    return out.match(re)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+// A peer of a lesson: a script run by Node or Bun that speaks the lesson's protocol.
+const nodePeer = (id, name, script) => ({
+  id,
+  name,
+  cmd: () => ['node', [path.join(here, 'peers', script)]],
+});
+const bunPeer = (id, name, script) => ({
+  id,
+  name: `${name} (Bun ${bun?.version ?? '?'})`,
+  cmd: () => (bun ? [bun.bin, [path.join(here, 'peers', script)]] : null),
+  missing: bun ? null : 'bun is not installed (cd tests && npm ci)',
+});
+
+// ---- the limit probe's bytes: the size of each lesson's own messages ------------------
+
+// The loadgen posts 64 bytes of text; the server answers with the stored message.
+const TEXT = '~1.100000.1000000000'.padEnd(64, 'x');
+const MESSAGE = { id: 100000, user: 'bench', text: TEXT, time: 1796118803036 };
+const MSG = JSON.stringify(MESSAGE);
+const POST = JSON.stringify({ user: 'bench', text: TEXT });
+const len = (s) => Buffer.byteLength(s);
+// RFC 6455 §5.2: 2 bytes of header, 2 more past 125 bytes, 4 of mask from a client.
+const wsFrame = (payload, masked = false) => {
+  const n = len(payload);
+  return n + (n < 126 ? 2 : n < 65536 ? 4 : 10) + (masked ? 4 : 0);
+};
+const CSS = fs.statSync(path.join(root, 'common/client/style.css')).size;
+const httpHead = (status, type, length) =>
+  `HTTP/1.1 ${status}\r\nDate: Tue, 01 Dec 2026 09:41:56 GMT\r\nContent-Type: ${type}\r\n` +
+  `Content-Length: ${length}\r\nCache-Control: no-store\r\n\r\n`;
+// One limit row's probe flags for the fan-out scenarios, by protocol: frame = what one
+// client receives per message, post/ack = the post and the poster's answer,
+// repoll/head = long polling's next request and the answer's bytes besides messages.
+const probeBytes = {
+  poll: {
+    frame: len(MSG) + 1,
+    post: len(`POST /messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${len(POST)}\r\n\r\n${POST}`),
+    ack: len(httpHead('201 Created', 'application/json', len(MSG)) + MSG),
+    repoll: len('GET /messages?since=100000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'),
+    head: len(httpHead('200 OK', 'application/json', 999) + '{"messages":[],"missed":0}'),
+  },
+  // RFC 9113 §4.1: 9 bytes of frame header. The POST's HEADERS block is ~30 bytes of
+  // HPACK, the 201's ~20; each DATA line ends in \n.
+  h2: { frame: 9 + len(MSG) + 1, post: 9 + 30 + 9 + len(POST), ack: 9 + 20 + 9 + len(MSG) },
+  ws: {
+    frame: wsFrame(JSON.stringify({ type: 'message', ...MESSAGE })),
+    post: wsFrame(JSON.stringify({ type: 'post', user: 'bench', text: TEXT }), true),
+    ack: 0,
+  },
+  // The poster's copy is the ack 43N[...] rather than 42["msg:new",...]: the probe's
+  // own frame to the poster stands for it.
+  sio: {
+    frame: wsFrame(`42["msg:new",${MSG}]`),
+    post: wsFrame(`42100["msg:post",${POST}]`, true),
+    ack: 0,
+  },
+};
+const probeFlags = (proto) =>
+  Object.entries(probeBytes[proto]).filter(([, v]) => v > 0).flatMap(([k, v]) => [`--${k}`, v]);
+
+// ---- the lessons and their scenarios ------------------------------------------------
 
 const lessons = [
-  { n: 1, name: '01 long polling', proto: 'poll', peer: 'polling.mjs', peerName: 'Node http' },
-  { n: 2, name: '02 HTTP/2 stream', proto: 'h2', peer: 'http2.mjs', peerName: 'Node http2' },
-  { n: 3, name: '03 WebSocket', proto: 'ws', peer: 'ws.mjs', peerName: 'ws 8' },
-  { n: 4, name: '04 Socket.IO', proto: 'sio', peer: 'socketio.mjs', peerName: 'socket.io 4.8' },
+  {
+    n: 1, name: '01 long polling', proto: 'poll',
+    peers: [nodePeer('node', 'Node http', 'polling.mjs'),
+      bunPeer('bun', 'Bun.serve', 'bun-polling.mjs')],
+  },
+  {
+    n: 2, name: '02 HTTP/2 stream', proto: 'h2',
+    peers: [nodePeer('node', 'Node http2', 'http2.mjs')],
+  },
+  {
+    n: 3, name: '03 WebSocket', proto: 'ws',
+    peers: [nodePeer('node', 'ws 8', 'ws.mjs'),
+      bunPeer('bun', 'Bun.serve topic publish', 'bun-ws.mjs')],
+  },
+  {
+    n: 4, name: '04 Socket.IO', proto: 'sio',
+    peers: [nodePeer('node', 'socket.io 4.8', 'socketio.mjs'),
+      bunPeer('bun', 'socket.io 4.8 on @socket.io/bun-engine 0.1', 'bun-socketio.mjs')],
+  },
 ];
 
 // The scenarios every lesson runs, with the loadgen flags and what the row reports.
-// better: 'higher' or 'lower' decides which way the ratio is taken.
+// better: 'higher' or 'lower' decides which way the ratio is taken. limit: the
+// build/bench/limit flags for the same scenario (see the README), if it has one.
 const scenarios = [
   {
     id: 'fanout',
     title: '1,000 clients, 10 posters flat out: delivered msg/s',
     args: ['--clients', '1000', '--posters', '10', '--window', '4', '--duration', SECONDS * 1000],
+    limit: (proto) => ['--mode', 'fanout', '--clients', 1000, '--posters', 10, '--window', 4,
+      ...probeFlags(proto)],
     value: (r) => r.delivered_per_s,
     better: 'higher',
   },
@@ -49,6 +180,8 @@ const scenarios = [
     title: '1,000 clients, 10 posters flat out: p99 latency (ms)',
     value: (r) => r.p99_us / 1000,
     better: 'lower',
+    // The probe runs flat out too, so its p99 is queueing under full load, not a floor.
+    noLimit: true,
   },
   {
     id: 'fanout-cpu',
@@ -76,6 +209,8 @@ const scenarios = [
     id: 'echo',
     title: '1 client, post and wait for it: round trips/s',
     args: ['--clients', '1', '--posters', '1', '--duration', SECONDS * 1000],
+    limit: (proto) => ['--mode', 'fanout', '--clients', 1, '--posters', 1, '--window', 1,
+      ...probeFlags(proto)],
     value: (r) => r.delivered_per_s,
     better: 'higher',
   },
@@ -87,6 +222,70 @@ const scenarios = [
     better: 'lower',
   },
 ];
+
+// Plain request/response tools, run against a lesson and the servers beside it.
+// servers(): the servers to compare with ours; run(port) → {rps}; limit: probe flags.
+const wrkRequest = 'GET /style.css HTTP/1.1\r\nHost: 127.0.0.1:40000\r\n\r\n';
+const extras = [
+  {
+    id: 'wrk',
+    lesson: 1,
+    title: 'wrk GET /style.css, 50 connections: req/s',
+    servers: (lesson) => lesson.peers.map((p) => ({ ...p, kind: 'script' })),
+    run: (port) => wrk(port),
+    limit: ['--mode', 'echo', '--clients', 50, '--inflight', 1, '--request', len(wrkRequest),
+      '--response', len(httpHead('200 OK', 'text/css; charset=utf-8', CSS)) + CSS],
+  },
+  {
+    id: 'h2load',
+    lesson: 2,
+    title: 'h2load GET /style.css, 10 connections x 10 streams: req/s',
+    servers: () => [
+      {
+        id: 'nghttpd',
+        name: `nghttpd ${toolVersion('nghttpd', ['--version'], /nghttp2\/([\d.]+)/) ?? '?'}`,
+        kind: 'tool',
+        start: (port) => ['nghttpd', ['--no-tls', '-d', path.join(root, 'common/client'), port]],
+      },
+      {
+        id: 'h2o',
+        name: `h2o ${toolVersion('h2o', ['--version'], /h2o version ([\d.]+)/) ?? '?'} (1 thread)`,
+        kind: 'tool',
+        start: (port) => ['h2o', ['-c', h2oConfig(port)]],
+        missing: toolVersion('h2o', ['--version'], /h2o version ([\d.]+)/)
+          ? null : 'h2o is not installed (sh tests/setup.sh bench)',
+      },
+    ],
+    run: (port) => h2load(port),
+    // HEADERS of a GET is ~20 bytes once HPACK has indexed the fields; the answer is
+    // HEADERS (~30) and one DATA frame with the file.
+    limit: ['--mode', 'echo', '--clients', 10, '--inflight', 10, '--request', 9 + 11,
+      '--response', 9 + 30 + 9 + CSS],
+  },
+];
+
+// h2o serving common/client over cleartext HTTP/2 (h2c prior knowledge, as h2load
+// speaks it), one worker thread like our one event loop, no access log.
+function h2oConfig(port) {
+  const file = path.join(build, 'h2o.conf');
+  fs.writeFileSync(file, [
+    'num-threads: 1',
+    // h2o started by root switches to "nobody" unless told otherwise.
+    ...(process.getuid?.() === 0 ? ['user: root'] : []),
+    'listen:',
+    '  host: 127.0.0.1',
+    `  port: ${port}`,
+    'hosts:',
+    '  default:',
+    '    paths:',
+    '      /:',
+    `        file.dir: ${path.join(root, 'common/client')}`,
+    '',
+  ].join('\n'));
+  return file;
+}
+
+// ---- running things -----------------------------------------------------------------
 
 // Starts a server, resolves {proc, port} once its URL line is out (the lessons'
 // convention, followed by the peers too).
@@ -123,8 +322,23 @@ function startServer(cmd, args) {
   });
 }
 
+// A tool that prints no URL (nghttpd, h2o): started on a free port, ready when it
+// accepts a connection.
+async function startTool(server) {
+  const port = await freePort();
+  const [cmd, args] = server.start(port);
+  const proc = spawn(cmd, args.map(String), { stdio: 'ignore', cwd: root });
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  return { proc, port };
+}
+
 async function stopServer(s) {
-  if (s.proc.exitCode !== null) return;
+  if (s.proc.exitCode !== null || s.proc.signalCode !== null) return;
   const exited = new Promise((r) => s.proc.once('exit', r));
   s.proc.kill('SIGTERM');
   const t = setTimeout(() => s.proc.kill('SIGKILL'), 3000);
@@ -147,34 +361,49 @@ function run(cmd, args, timeoutMs) {
   });
 }
 
-async function loadgen(server, proto, args) {
-  const r = await run(
-    path.join(build, 'loadgen'),
-    ['--proto', proto, '--port', server.port, '--pid', server.proc.pid, ...args],
-    120000,
-  );
+function lastJson(r, what) {
   const line = r.out.trim().split('\n').pop();
   try {
     const result = JSON.parse(line);
     if (r.err.trim()) result.stderr = r.err.trim().split('\n').slice(0, 5).join(' | ');
     return result;
   } catch {
-    return { failed: `loadgen exited ${r.code}: ${r.err.trim().slice(0, 300)}` };
+    return { failed: `${what} exited ${r.code}: ${r.err.trim().slice(0, 300)}` };
   }
 }
 
-// One side of one lesson: every scenario, a fresh server each time.
+async function loadgen(server, proto, args) {
+  const r = await run(
+    path.join(build, 'loadgen'),
+    ['--proto', proto, '--port', server.port, '--pid', server.proc.pid, ...args],
+    120000,
+  );
+  return lastJson(r, 'loadgen');
+}
+
+// The limit probe: no server, the same shape of traffic (tests/bench/limit/limit.cpp).
+async function limit(args) {
+  if (!fs.existsSync(path.join(build, 'limit'))) return { failed: `${build}/limit is missing` };
+  const r = await run(path.join(build, 'limit'), [...args, '--duration', SECONDS * 1000], 60000);
+  return lastJson(r, 'limit');
+}
+
+function serverCommand(lesson, side) {
+  if (side === 'ours') return [path.join(build, `lesson-${lesson.n}`), []];
+  return side.cmd();
+}
+
+// One side of one lesson (ours or a peer): every scenario, a fresh server each time.
 async function measure(lesson, side) {
   const results = {};
-  for (const sc of scenarios.filter((s) => s.args)) {
+  const label = side === 'ours' ? 'ours' : side.id;
+  for (const sc of scenarios.filter((s) => s.args && wantScenario(s.id))) {
     let server;
     try {
-      server =
-        side === 'ours'
-          ? await startServer(path.join(build, `lesson-${lesson.n}`), ['--port', '0'])
-          : await startServer('node', [path.join(here, 'peers', lesson.peer), '--port', '0']);
+      const [cmd, args] = serverCommand(lesson, side);
+      server = await startServer(cmd, [...args, '--port', '0']);
     } catch (e) {
-      log(`${lesson.name} ${side} ${sc.id}: ${e.message}`);
+      log(`${lesson.name} ${label} ${sc.id}: ${e.message}`);
       results[sc.id] = { failed: e.message };
       continue;
     }
@@ -182,7 +411,7 @@ async function measure(lesson, side) {
     const r = await loadgen(server, lesson.proto, sc.args);
     await stopServer(server);
     results[sc.id] = r;
-    log(`${lesson.name} ${side} ${sc.id}:`, JSON.stringify(r));
+    log(`${lesson.name} ${label} ${sc.id}:`, JSON.stringify(r));
   }
   return results;
 }
@@ -209,10 +438,10 @@ async function waitForPort(port) {
 }
 
 // wrk: plain GETs of the stylesheet over HTTP/1.1 keep-alive.
-async function wrk(server) {
+async function wrk(port) {
   const r = await run(
     'wrk',
-    ['-t1', '-c50', `-d${SECONDS}s`, `http://127.0.0.1:${server.port}/style.css`],
+    ['-t1', '-c50', `-d${SECONDS}s`, `http://127.0.0.1:${port}/style.css`],
     60000,
   );
   const m = r.out.match(/Requests\/sec:\s*([\d.]+)/);
@@ -222,16 +451,20 @@ async function wrk(server) {
 
 // h2load: the stylesheet over cleartext HTTP/2, 10 connections x 10 streams.
 async function h2load(port) {
-  const n = quick ? 20000 : 100000;
   const r = await run(
     'h2load',
-    ['-n', n, '-c', '10', '-m', '10', `http://127.0.0.1:${port}/style.css`],
+    ['-n', H2LOAD_N, '-c', '10', '-m', '10', `http://127.0.0.1:${port}/style.css`],
     120000,
   );
   const m = r.out.match(/finished in [\d.]+\w+, ([\d.]+) req\/s/);
   const status = r.out.match(/status codes: (\d+) 2xx/);
-  return m ? { rps: Number(m[1]), ok2xx: Number(status?.[1] ?? 0), n } : { failed: r.out + r.err };
+  const ok2xx = Number(status?.[1] ?? 0);
+  if (!m) return { failed: r.out + r.err };
+  const errors = ok2xx < H2LOAD_N ? { errors: H2LOAD_N - ok2xx } : {};
+  return { rps: Number(m[1]), ok2xx, n: H2LOAD_N, ...errors };
 }
+
+// ---- the table ----------------------------------------------------------------------
 
 function fmt(v) {
   if (v === undefined || v === null || Number.isNaN(v)) return 'n/a';
@@ -240,14 +473,23 @@ function fmt(v) {
   return v.toFixed(2);
 }
 
-function row(scenario, ours, peer, better, note = '') {
+// How close a value comes to the limit: value/limit for rates, limit/value for
+// latency, so 100% is the limit itself either way.
+function ofLimit(v, lim, better) {
+  if (!(v > 0) || !(lim > 0)) return '';
+  return `${Math.round((better === 'higher' ? v / lim : lim / v) * 100)}%`;
+}
+
+function row(scenario, ours, peer, better, note = '', lim) {
   let ratio = 'n/a';
   if (ours > 0 && peer > 0) ratio = `${(better === 'higher' ? ours / peer : peer / ours).toFixed(2)}×`;
-  return `| ${scenario} | ${fmt(ours)}${note} | ${fmt(peer)} | ${ratio} |`;
+  const limitCells = lim === undefined ? '| | | |'
+    : `| ${fmt(lim)} | ${ofLimit(ours, lim, better)} | ${ofLimit(peer, lim, better)} |`;
+  return `| ${scenario} | ${fmt(ours)}${note} | ${fmt(peer)} | ${ratio} ${limitCells}`;
 }
 
 const rows = [];
-const raw = { machine: {}, lessons: {} };
+const raw = { machine: {}, options: {}, lessons: {} };
 
 function describe(r) {
   if (!r) return ' (missing)';
@@ -258,72 +500,126 @@ function describe(r) {
   return notes.length ? ` (${notes.join(', ')})` : '';
 }
 
+const valueOf = (sc, r) => (r && !r.failed ? sc.value(r) : undefined);
+
+async function benchLesson(lesson) {
+  const peers = lesson.peers.filter((p) => wantPeer(p.id));
+  const names = peers.map((p) => p.name).join(', ') || 'no peer';
+  log(`${lesson.name}: ours, then ${names}, then the limit`);
+  const ours = await measure(lesson, 'ours');
+  const theirs = {};
+  for (const peer of peers) {
+    if (peer.missing) {
+      log(`${lesson.name} ${peer.id}: skipped, ${peer.missing}`);
+      continue;
+    }
+    theirs[peer.id] = await measure(lesson, peer);
+  }
+  // The machine's limit for each scenario that has one, in the same run.
+  const limits = {};
+  for (const sc of scenarios.filter((s) => s.limit && wantScenario(s.id))) {
+    limits[sc.id] = await limit(sc.limit(lesson.proto));
+    log(`${lesson.name} limit ${sc.id}:`, JSON.stringify(limits[sc.id]));
+  }
+  raw.lessons[lesson.n] = { ours, peers: theirs, limits };
+
+  for (const sc of scenarios) {
+    const from = sc.from ?? sc.id;
+    if (!wantScenario(from)) continue;
+    const o = ours[from];
+    const hasLimit = scenarios.find((s) => s.id === from).limit && !sc.noLimit;
+    const lim = hasLimit ? valueOf(sc, limits[from]) ?? NaN : undefined;
+    // With every peer filtered out (--peers), ours and the limit still get a row.
+    for (const peer of peers.length ? peers : [{ id: 'none', name: 'no peer', none: true }]) {
+      const title = `${lesson.name} vs ${peer.name}: ${sc.title}`;
+      if (peer.none) {
+        rows.push(row(title, valueOf(sc, o), undefined, sc.better, sc.from ? '' : describe(o), lim));
+        continue;
+      }
+      if (peer.missing) {
+        rows.push(`| ${title} | ${fmt(valueOf(sc, o))} | skipped: ${peer.missing} | | | | |`);
+        continue;
+      }
+      const p = theirs[peer.id][from];
+      rows.push(row(title, valueOf(sc, o), valueOf(sc, p), sc.better, sc.from ? '' : describe(o),
+        lim) +
+        (p && (p.failed || p.errors) && !sc.from ? ` <!-- ${peer.id}${describe(p)} -->` : ''));
+    }
+  }
+}
+
+async function benchExtra(extra, lesson) {
+  if (!wantScenario(extra.id)) return;
+  const results = { servers: {} };
+  const runOn = async (start) => {
+    let s;
+    try {
+      s = await start();
+    } catch (e) {
+      return { failed: e.message };
+    }
+    const r = await extra.run(s.port);
+    await stopServer(s);
+    return r;
+  };
+  results.ours = await runOn(() =>
+    startServer(path.join(build, `lesson-${lesson.n}`), ['--port', '0']));
+  const servers = extra.servers(lesson).filter((s) => wantPeer(s.id));
+  for (const server of servers) {
+    if (server.missing) continue;
+    results.servers[server.id] = await runOn(() => {
+      if (server.kind === 'tool') return startTool(server);
+      const [cmd, args] = server.cmd();
+      return startServer(cmd, [...args, '--port', '0']);
+    });
+  }
+  results.limit = await limit(extra.limit);
+  log(`${extra.id}:`, JSON.stringify(results));
+  raw.lessons[lesson.n] ??= {};
+  raw.lessons[lesson.n][extra.id] = results;
+  const lim = results.limit.failed ? NaN : results.limit.delivered_per_s;
+  for (const server of servers) {
+    const title = `${lesson.name} vs ${server.name}: ${extra.title}`;
+    if (server.missing) {
+      rows.push(`| ${title} | ${fmt(results.ours.rps)} | skipped: ${server.missing} | | | | |`);
+      continue;
+    }
+    const p = results.servers[server.id];
+    rows.push(row(title, results.ours.rps, p.rps, 'higher', describe(results.ours), lim) +
+      (p.failed || p.errors ? ` <!-- ${server.id}${describe(p)} -->` : ''));
+  }
+}
+
 async function main() {
   if (!fs.existsSync(path.join(build, 'loadgen'))) {
     log(`${build}/loadgen is missing: run make bench`);
     process.exit(1);
   }
+  raw.options = { seconds: SECONDS, idle: IDLE, only, scenarios: onlyScenarios, peers: onlyPeers,
+    bun: bun?.version };
   for (const lesson of lessons.filter((l) => only.includes(l.n))) {
     if (!fs.existsSync(path.join(build, `lesson-${lesson.n}`))) {
       log(`${lesson.name}: ${build}/lesson-${lesson.n} was not built; skipped`);
-      rows.push(`| ${lesson.name}: not built, skipped | | | |`);
+      rows.push(`| ${lesson.name}: not built, skipped | | | | | | |`);
       continue;
     }
-    log(`${lesson.name}: ours, then ${lesson.peerName}`);
-    const ours = await measure(lesson, 'ours');
-    const peer = await measure(lesson, 'peer');
-    raw.lessons[lesson.n] = { ours, peer };
-    for (const sc of scenarios) {
-      const o = ours[sc.from ?? sc.id];
-      const p = peer[sc.from ?? sc.id];
-      const ov = o && !o.failed ? sc.value(o) : undefined;
-      const pv = p && !p.failed ? sc.value(p) : undefined;
-      const title = `${lesson.name} vs ${lesson.peerName}: ${sc.title}`;
-      rows.push(row(title, ov, pv, sc.better, sc.from ? '' : describe(o)) +
-        (p && (p.failed || p.errors) && !sc.from ? ` <!-- peer${describe(p)} -->` : ''));
-    }
-    if (lesson.n === 1) {
-      const o = await startServer(path.join(build, 'lesson-1'), ['--port', '0']);
-      const ow = await wrk(o);
-      await stopServer(o);
-      const p = await startServer('node', [path.join(here, 'peers', lesson.peer), '--port', '0']);
-      const pw = await wrk(p);
-      await stopServer(p);
-      log('wrk:', JSON.stringify({ ours: ow, peer: pw }));
-      raw.lessons[1].wrk = { ours: ow, peer: pw };
-      rows.push(row('01 long polling vs Node http: wrk GET /style.css, 50 connections: req/s',
-        ow.rps, pw.rps, 'higher'));
-    }
-    if (lesson.n === 2) {
-      const o = await startServer(path.join(build, 'lesson-2'), ['--port', '0']);
-      const oh = await h2load(o.port);
-      await stopServer(o);
-      const port = await freePort();
-      const nghttpd = spawn('nghttpd', ['--no-tls', '-d', path.join(root, 'common/client'), port],
-        { stdio: 'ignore' });
-      let ph;
-      try {
-        await waitForPort(port);
-        ph = await h2load(port);
-      } catch (e) {
-        ph = { failed: e.message };
-      }
-      nghttpd.kill('SIGTERM');
-      log('h2load:', JSON.stringify({ ours: oh, nghttpd: ph }));
-      raw.lessons[2].h2load = { ours: oh, nghttpd: ph };
-      rows.push(row('02 HTTP/2 vs nghttpd: h2load GET /style.css, 10 connections x 10 streams: req/s',
-        oh.rps, ph.rps, 'higher'));
+    await benchLesson(lesson);
+    for (const extra of extras.filter((e) => e.lesson === lesson.n)) {
+      await benchExtra(extra, lesson);
     }
   }
   raw.machine = machine();
   const table = [
-    '| scenario | ours | peer | ratio |',
-    '| --- | ---: | ---: | ---: |',
+    '| scenario | ours | peer | ratio | limit | ours of limit | peer of limit |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
   ].join('\n');
   const header = `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ` +
     `${raw.machine.nproc} cores (${raw.machine.cpu}), ${raw.machine.memory}, ` +
-    `Node ${process.versions.node}. Ratio: how many times better ours is (>1: ours wins).`;
+    `load average ${raw.machine.load} at the end, Node ${process.versions.node}, ` +
+    `Bun ${bun?.version ?? 'not installed'}, ${SECONDS} s windows. Ratio: how many times ` +
+    'better ours is (>1: ours wins). Limit: the same scenario with no server ' +
+    '(build/bench/limit); "of limit": value/limit for rates, limit/value for latency.';
   fs.writeFileSync(path.join(build, 'bench.json'), JSON.stringify(raw, null, 1));
   fs.writeFileSync(path.join(build, 'bench.md'), `${header}\n\n${table}\n`);
   console.log(`${header}\n\n${table}`);
