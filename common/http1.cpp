@@ -384,8 +384,10 @@ ParseResult parse_request(std::string_view in, const Limits& limits, Request& ou
     return error(400, "RFC 9112 §2.3: invalid HTTP-version");
   if (version[5] != '1') return error(505, "only HTTP/1.x is spoken on this port");
   out.minor_version = version[7] - '0';
+  // RFC 9112 §3.2 and RFC 3986 §2: a target is ASCII without controls or spaces
+  // (other octets travel percent-encoded).
   for (char c : target)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
       return error(400, "RFC 9112 §3.2: invalid character in request-target");
   // RFC 9112 §3.2.2: a server MUST accept the absolute-form, and then use its
   // authority instead of Host.

@@ -121,6 +121,11 @@ TEST_CASE("RFC 9112 §3.2: Host must be present once, and valid") {
   CHECK(status_of("GET / HTTP/1.0\r\n\r\n") == 200);
 }
 
+TEST_CASE("RFC 9112 §3.2, RFC 3986 §2: a request-target is ASCII") {
+  CHECK(status_of("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(status_of("GET /caf%C3%A9 HTTP/1.1\r\nHost: a\r\n\r\n") == 200);
+}
+
 TEST_CASE("RFC 9112 §3.2.2: absolute-form, scheme and host in any case, query kept") {
   Request req;
   REQUIRE(parse("GET HTTP://LocalHost:8001/style.css?v=1 HTTP/1.1\r\nHost: x\r\n\r\n",
