@@ -4,17 +4,19 @@
 // what came back into responses.
 import net from 'node:net';
 
-// Resolves with { data: Buffer, error } once the server has closed the connection
-// (error is set if it ended with a reset or another socket error).
+// Resolves with { data: Buffer, error, localPort } once the server has closed the
+// connection (error is set if it ended with a reset or another socket error).
 export function exchange(port, pieces, { halfClose = true, host = '127.0.0.1' } = {}) {
   return new Promise((resolve) => {
     const chunks = [];
     const sock = net.connect({ port, host, noDelay: true });
     let error = null;
+    let localPort = 0;
     sock.on('data', (c) => chunks.push(c));
     sock.on('error', (e) => (error = e));
-    sock.on('close', () => resolve({ data: Buffer.concat(chunks), error }));
+    sock.on('close', () => resolve({ data: Buffer.concat(chunks), error, localPort }));
     sock.on('connect', async () => {
+      localPort = sock.localPort;
       for (const piece of pieces) {
         await new Promise((r) => sock.write(Buffer.from(piece, 'latin1'), r));
         // Give the server a chance to read each piece on its own.
@@ -28,6 +30,8 @@ export function exchange(port, pieces, { halfClose = true, host = '127.0.0.1' } 
 // Splits a byte stream into responses: { status, headers (lower-case names, values
 // of repeated fields joined), body }. 1xx responses are kept, with no body. A body
 // is read by Content-Length (or chunked); a response cut short keeps what came.
+// The answer to a HEAD has a Content-Length but no body: a "body" that would start
+// with the next status line is taken as none.
 export function responses(data) {
   const out = [];
   let at = 0;
@@ -48,7 +52,8 @@ export function responses(data) {
     const status = Number(m[1]);
     at = end + 4;
     let body = '';
-    if (status >= 200 && status !== 204 && status !== 304) {
+    const headAnswer = /^HTTP\/1\.[01] \d{3} /.test(text.slice(at, at + 13));
+    if (status >= 200 && status !== 204 && status !== 304 && !headAnswer) {
       if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
         for (;;) {
           const eol = text.indexOf('\r\n', at);
