@@ -10,7 +10,7 @@ namespace flags {
 void Flags::add(std::string name, int64_t* value, std::string help) {
   bool port = name.size() >= 4 && name.compare(name.size() - 4, 4, "port") == 0;
   flags_.push_back(Flag{std::move(name), std::move(help), value, nullptr, nullptr,
-                       port ? 65535 : INT64_MAX});
+                        port ? 65535 : INT64_MAX});
 }
 void Flags::add(std::string name, bool* value, std::string help) {
   flags_.push_back(Flag{std::move(name), std::move(help), nullptr, value, nullptr});

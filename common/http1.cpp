@@ -118,15 +118,15 @@ static Line find_line(std::string_view in, size_t pos, size_t& stop) {
 }
 
 static ParseResult bare_line_end(Line kind) {
-  return error(400, kind == Line::bare_lf
-                        ? "RFC 9112 §2.2: bare LF; lines end with CRLF"
-                        : "RFC 9112 §2.2: bare CR not followed by LF");
+  return error(400, kind == Line::bare_lf ? "RFC 9112 §2.2: bare LF; lines end with CRLF"
+                                          : "RFC 9112 §2.2: bare CR not followed by LF");
 }
 
 // RFC 9112 §5: field-line = field-name ":" OWS field-value OWS. Returns "" and
 // fills h, or the rule broken.
 static std::string parse_field_line(std::string_view fl, Header& h) {
-  if (!fl.empty() && is_ws(fl[0])) return "RFC 9112 §5.2: obsolete line folding is rejected";
+  if (!fl.empty() && is_ws(fl[0]))
+    return "RFC 9112 §5.2: obsolete line folding is rejected";
   size_t colon = fl.find(':');
   if (colon == std::string_view::npos) return "RFC 9112 §5: field line without ':'";
   std::string_view name = fl.substr(0, colon);
@@ -246,8 +246,8 @@ static ParseResult parse_chunked(std::string_view in, const Limits& limits, Prog
     size_t stop = 0;
     Line kind = find_line(in, p.pos, stop);
     if (stop - p.trailers_start > limits.max_head)
-      return error(431, "trailer section over " + std::to_string(limits.max_head) +
-                            " bytes");
+      return error(431,
+                   "trailer section over " + std::to_string(limits.max_head) + " bytes");
     if (kind == Line::need_more) return ParseResult{};
     if (kind != Line::found) return bare_line_end(kind);
     if (stop == p.pos) return ParseResult{Status::done, stop + 2, 0, ""};
@@ -277,8 +277,9 @@ static bool is_host(std::string_view s) {
           return false;
         i += 2;
       } else if (!(is_hexdig(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                   is_digit(c) || std::string_view("-._~!$&'()*+,;=").find(c) !=
-                                      std::string_view::npos)) {
+                   is_digit(c) ||
+                   std::string_view("-._~!$&'()*+,;=").find(c) !=
+                       std::string_view::npos)) {
         return false;
       }
     }

@@ -62,8 +62,7 @@ TEST_CASE("RFC 9112 §7.1.2: a trailer line is a field line") {
 TEST_CASE("RFC 9112 §2.2: bare LF and bare CR are refused, in the head and in chunks") {
   // The smuggling case of issue 11: with bare LF as a line end, a front end sees a
   // second request (GET /style.css) where a lax trailer parser sees trailers.
-  std::string smuggle =
-      chunked("0\r\n\nGET /style.css HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string smuggle = chunked("0\r\n\nGET /style.css HTTP/1.1\r\nHost: x\r\n\r\n");
   Request req;
   ParseResult r = parse(smuggle, req);
   CHECK(r.status == Status::error);
@@ -128,9 +127,9 @@ TEST_CASE("RFC 9112 §3.2, RFC 3986 §2: a request-target is ASCII") {
 
 TEST_CASE("RFC 9112 §3.2.2: absolute-form, scheme and host in any case, query kept") {
   Request req;
-  REQUIRE(parse("GET HTTP://LocalHost:8001/style.css?v=1 HTTP/1.1\r\nHost: x\r\n\r\n",
-                req)
-              .status == Status::done);
+  REQUIRE(
+      parse("GET HTTP://LocalHost:8001/style.css?v=1 HTTP/1.1\r\nHost: x\r\n\r\n", req)
+          .status == Status::done);
   CHECK(req.path == "/style.css");
   CHECK(req.query == "v=1");
   CHECK(req.target == "/style.css?v=1");
@@ -147,9 +146,10 @@ TEST_CASE("RFC 9112 §3.2.2: absolute-form, scheme and host in any case, query k
 
 TEST_CASE("RFC 9110 §10.1.1: a complete head with Expect: 100-continue is reported") {
   Request req;
-  ParseResult r = parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
-                        "Expect: 100-continue\r\n\r\n",
-                        req);
+  ParseResult r = parse(
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+      "Expect: 100-continue\r\n\r\n",
+      req);
   CHECK(r.status == Status::need_more);
   CHECK(r.expects_continue);
   r = parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n", req);
@@ -158,9 +158,10 @@ TEST_CASE("RFC 9110 §10.1.1: a complete head with Expect: 100-continue is repor
   r = parse("POST / HTTP/1.0\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n", req);
   CHECK(!r.expects_continue);
   // Over the limit: the final status at once, not after the body.
-  r = parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 70000\r\n"
-            "Expect: 100-continue\r\n\r\n",
-            req);
+  r = parse(
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 70000\r\n"
+      "Expect: 100-continue\r\n\r\n",
+      req);
   CHECK(r.http_status == 413);
 }
 
@@ -172,10 +173,11 @@ static void check_every_split(const std::string& in, http::Limits limits = {}) {
   for (size_t split = 0; split <= in.size(); ++split) {
     http::Progress progress;
     Request req;
-    ParseResult first =
-        http::parse_request(std::string_view(in).substr(0, split), limits, req, &progress);
+    ParseResult first = http::parse_request(std::string_view(in).substr(0, split), limits,
+                                            req, &progress);
     ParseResult r = first;
-    if (first.status == Status::need_more) r = http::parse_request(in, limits, req, &progress);
+    if (first.status == Status::need_more)
+      r = http::parse_request(in, limits, req, &progress);
     INFO("split at " << split << " of " << in.size());
     REQUIRE(r.status == whole.status);
     CHECK(r.http_status == whole.http_status);

@@ -314,9 +314,8 @@ TEST_CASE("RFC 6455 §5.5.1, §7.4: the close frame") {
   Event e = d.reader.read(client(true, 0x1, "late"));
   CHECK(e.kind == Event::Kind::need_more);
 
-  for (uint16_t code :
-       {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000,
-        4999}) {
+  for (uint16_t code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013,
+                        1014, 3000, 4999}) {
     Driver c;
     c.feed(client(true, 0x8, close_payload(code, "bye")));
     CHECK(c.seen == std::vector<Seen>{{Event::Kind::close, false, "", code, "bye"}});
