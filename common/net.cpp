@@ -64,6 +64,9 @@ void Connection::read_some() {
     if (closing_) return;  // closing: input is read only to be dropped
     deliver(std::string_view(buffer, static_cast<size_t>(n)));
   } else if (n == 0) {
+    // Read again after the FIN only on a hang-up (epoll reports it unasked): the
+    // connection is gone both ways, and nothing queued can be sent.
+    if (eof_) return close_now();
     eof_ = true;  // RFC 9293 §3.6: the peer sends nothing more
     update_interest();
     after_eof();

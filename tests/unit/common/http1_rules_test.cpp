@@ -219,3 +219,25 @@ TEST_CASE("every prefix of a chunked request, fed in order with one Progress") {
   CHECK(r.consumed == in.size());
   CHECK(req.body == "hello, w");
 }
+
+TEST_CASE("RFC 9112 §7.1: a chunk once read is kept in Progress, not read again") {
+  std::string in = chunked("5\r\nhello\r\n3\r\n, w\r\n0\r\n\r\n");
+  size_t second = in.find("3\r\n");
+  http::Progress progress;
+  Request req;
+  REQUIRE(
+      http::parse_request(std::string_view(in).substr(0, second + 2), {}, req, &progress)
+          .status == Status::need_more);
+  // The first chunk is done with: the next call starts at the second chunk line.
+  CHECK(progress.body == "hello");
+  CHECK(progress.pos == second);
+  // So bytes before it are not looked at again (here: changed, and not noticed).
+  std::string changed = in;
+  changed[second - 3] = 'J';
+  ParseResult r = http::parse_request(changed, {}, req, &progress);
+  REQUIRE(r.status == Status::done);
+  CHECK(req.body == "hello, w");
+  // Done resets it for the next request.
+  CHECK(progress.pos == 0);
+  CHECK(progress.body.empty());
+}
