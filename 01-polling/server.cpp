@@ -86,13 +86,13 @@ class PollingChat {
 void PollingChat::handle(const std::shared_ptr<http::Exchange>& ex) {
   const http::Request& req = ex->request();
   if (req.path == "/messages") {
-    if (req.method == "GET") return get_messages(ex);
+    if (req.method == "GET" || req.method == "HEAD") return get_messages(ex);
     if (req.method == "POST") return post_message(ex);
     // RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
     return ex->respond(http::method_not_allowed("GET, HEAD, POST"));
   }
   if (assets::find(req.path)) {
-    if (req.method == "GET") return serve_asset(ex);
+    if (req.method == "GET" || req.method == "HEAD") return serve_asset(ex);
     return ex->respond(http::method_not_allowed("GET, HEAD"));
   }
   // Only the few paths above exist; nothing is ever looked up on disk.

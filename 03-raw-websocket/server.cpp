@@ -107,7 +107,7 @@ void SocketChat::handle(const std::shared_ptr<http::Exchange>& ex) {
     return req.path == "/chat" ? open_chat(ex) : open_echo(ex);
   }
   if (assets::find(req.path)) {
-    if (req.method == "GET") return serve_asset(ex);
+    if (req.method == "GET" || req.method == "HEAD") return serve_asset(ex);
     return ex->respond(http::method_not_allowed("GET, HEAD"));
   }
   // Only the few paths above exist; nothing is ever looked up on disk.

@@ -54,15 +54,19 @@ const char* opcode_name(uint8_t opcode) {
 }
 
 bool close_code_is_valid(uint16_t code) {
-  // RFC 6455 §7.4.1: 1004 is reserved, 1005 and 1006 MUST NOT be sent, 1015 is TLS.
-  // §7.4.2: 0-999 unused, 1012-2999 for future standards, 3000-4999 for
-  // libraries, frameworks and applications.
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+  // RFC 6455 §7.4.1: 1000-1003 and 1007-1011 are defined; 1004 is reserved; 1005,
+  // 1006 and 1015 MUST NOT be sent in a close frame. §7.4.2: 1000-2999 are for this
+  // RFC and later standards, by IANA registration: 1012 (service restart), 1013
+  // (try again later) and 1014 (bad gateway) are registered, so they are valid,
+  // as the ws library also takes them; 3000-4999 are for libraries and
+  // applications.
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
          (code >= 3000 && code <= 4999);
 }
 
 const char* close_code_name(uint16_t code) {
-  // RFC 6455 §7.4.1's names (1010 and 1011 as the IANA registry has them).
+  // RFC 6455 §7.4.1's names; 1012-1014 as IANA's WebSocket Close Code Number
+  // Registry (§11.7) has them.
   static const struct {
     uint16_t code;
     const char* name;
@@ -76,7 +80,10 @@ const char* close_code_name(uint16_t code) {
                {1008, "policy violation"},
                {1009, "message too big"},
                {1010, "mandatory extension"},
-               {1011, "internal error"}};
+               {1011, "internal error"},
+               {1012, "service restart"},
+               {1013, "try again later"},
+               {1014, "bad gateway"}};
   for (const auto& n : names)
     if (n.code == code) return n.name;
   return code >= 3000 && code <= 4999 ? "application" : "invalid";

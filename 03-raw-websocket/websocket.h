@@ -51,7 +51,8 @@ constexpr uint16_t too_big = 1009;
 constexpr uint16_t internal_error = 1011;
 }  // namespace close_code
 // RFC 6455 §7.4.1 and §7.4.2: may this code appear in a close frame?
-// 1000-1003, 1007-1011 (1010 and 1011 per the IANA registry), 3000-4999.
+// 1000-1003 and 1007-1011 (§7.4.1), 1012-1014 (registered with IANA, §7.4.2),
+// 3000-4999.
 bool close_code_is_valid(uint16_t code);
 const char* close_code_name(uint16_t code);  // "normal closure", "protocol error"...
 

@@ -18,7 +18,7 @@ struct Refusal {
   std::string why;
 };
 
-// RFC 6455 §4.2.1 item 6 / §10.2: a browser always sends Origin; another site's
+// RFC 6455 §4.2.1 item 7 / §10.2: a browser always sends Origin; another site's
 // page must not open a socket with this user's cookies (cross-site WebSocket
 // hijacking). Same origin means Origin's host:port is the Host we were asked as.
 static bool origin_allowed(const http::Request& req, const HandshakeOptions& options) {
@@ -60,13 +60,14 @@ static std::optional<Refusal> check(const http::Request& req,
   const std::string* version = req.header("sec-websocket-version");
   if (!version || *version != "13")
     return Refusal{426, "RFC 6455 §4.4: only Sec-WebSocket-Version 13 is spoken"};
+  // Item 7: Origin, checked against the host we were asked as (§10.2).
   if (!origin_allowed(req, options))
     return Refusal{403, "RFC 6455 §10.2: Origin " + *req.header("origin") +
                             " is not allowed (see --allow-origin)"};
   return std::nullopt;
 }
 
-// RFC 6455 §4.2.2 item 5.4: at most one subprotocol, one the client offered.
+// RFC 6455 §4.2.2 item 5.5: at most one subprotocol, one the client offered.
 static std::string choose_protocol(const http::Request& req,
                                    const HandshakeOptions& options) {
   std::string offered;

@@ -267,7 +267,7 @@ void Server::handshake(const std::shared_ptr<http::Exchange>& ex, bool websocket
     session->on_poll(ex);  // answered at once: the open packet is waiting
   }
   session->schedule_ping();
-  logs::info("eio %s opened over %s", session->id().c_str(), session->transport());
+  logs::trace("eio %s opened over %s", session->id().c_str(), session->transport());
   if (on_connection) on_connection(session);
 }
 

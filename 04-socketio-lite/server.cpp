@@ -152,7 +152,7 @@ void SocketIoChat::handle(const std::shared_ptr<http::Exchange>& ex) {
     return ex->respond(http::method_not_allowed("POST"));
   }
   if (assets::find(req.path)) {
-    if (req.method == "GET") return serve_asset(ex);
+    if (req.method == "GET" || req.method == "HEAD") return serve_asset(ex);
     return ex->respond(http::method_not_allowed("GET, HEAD"));
   }
   // Only the few paths above exist; nothing is ever looked up on disk.

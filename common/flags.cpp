@@ -8,7 +8,9 @@
 namespace flags {
 
 void Flags::add(std::string name, int64_t* value, std::string help) {
-  flags_.push_back(Flag{std::move(name), std::move(help), value, nullptr, nullptr});
+  bool port = name.size() >= 4 && name.compare(name.size() - 4, 4, "port") == 0;
+  flags_.push_back(Flag{std::move(name), std::move(help), value, nullptr, nullptr,
+                        port ? 65535 : INT64_MAX});
 }
 void Flags::add(std::string name, bool* value, std::string help) {
   flags_.push_back(Flag{std::move(name), std::move(help), nullptr, value, nullptr});
@@ -75,6 +77,12 @@ void Flags::parse(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s wants a non-negative whole number, not '%.*s'\n",
                    program_.c_str(), match->name.c_str(), (int)value.size(),
                    value.data());
+      std::exit(2);
+    }
+    if (n > match->max) {
+      std::fprintf(stderr, "%s: %s must be between 0 and %lld, not %lld\n",
+                   program_.c_str(), match->name.c_str(), (long long)match->max,
+                   (long long)n);
       std::exit(2);
     }
     *match->integer = n;

@@ -6,8 +6,13 @@
 //   need_more the request is not complete yet; call again with more bytes
 //   error     `status` (400, 408, 411, 413, 431, 501, 505) and `reason`, which names
 //             the rule; the connection is answered with that status and closed
-// It keeps no state between calls: a request split over many reads is parsed again
-// from its start, which costs little because a head is at most 8 KiB.
+// The head is parsed again from its start on every call, which costs little
+// because a head is at most 8 KiB. A chunked body can be far longer (up to the
+// input cap, 1 MiB, with its framing), so a caller that passes a Progress has the
+// chunks already read kept there, and each call reads only the bytes that are new.
+// Without one (or with a fresh one) the whole request is read from its start.
+// The verdict never depends on how the bytes were split: every limit is checked on
+// what has arrived, whether or not the line it is in is complete.
 #pragma once
 
 #include <cstddef>
@@ -51,9 +56,22 @@ struct ParseResult {
   size_t consumed = 0;
   int http_status = 0;
   std::string reason;
+  // need_more with the head complete, an HTTP/1.1 `Expect: 100-continue`, and the
+  // body still to come: the caller sends 100 Continue (RFC 9110 §10.1.1).
+  bool expects_continue = false;
 };
 
-ParseResult parse_request(std::string_view in, const Limits& limits, Request& out);
+// How far a chunked body that is still arriving has been read: offsets into the
+// same input (which must start at the same request on every call).
+struct Progress {
+  size_t pos = 0;  // the next chunk line, or trailer line, starts here (0: not begun)
+  bool in_trailers = false;
+  size_t trailers_start = 0;
+  std::string body;  // the chunk data so far
+};
+
+ParseResult parse_request(std::string_view in, const Limits& limits, Request& out,
+                          Progress* progress = nullptr);
 
 // True when a comma-separated field value contains token (case-insensitive),
 // e.g. has_token("keep-alive, Upgrade", "upgrade").

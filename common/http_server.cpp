@@ -13,6 +13,8 @@ struct Session : std::enable_shared_from_this<Session> {
   loop::TimerId timer = 0;
   bool partial = false;  // part of a request head has arrived
   bool detached = false;
+  Progress progress;  // of a chunked body still arriving
+  bool continue_sent = false;  // 100 Continue, for the request being read
 
   size_t on_input(std::string_view in);
   void fail(int status, const std::string& reason);
@@ -93,7 +95,16 @@ size_t Session::on_input(std::string_view in) {
     auto c = conn.lock();
     if (!c || !c->open()) return in.size();
     auto ex = std::make_shared<Exchange>();
-    ParseResult r = parse_request(in.substr(used), server->options_.limits, ex->request_);
+    ParseResult r =
+        parse_request(in.substr(used), server->options_.limits, ex->request_, &progress);
+    // RFC 9110 §10.1.1: the client waits for 100 Continue before sending the body;
+    // send it at once (a body over the limit was refused above, before it came).
+    if (r.expects_continue && !continue_sent) {
+      continue_sent = true;
+      std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+      trace_message(id, "→", interim);
+      c->send(interim);
+    }
     if (r.status == Status::need_more) {
       bool was_partial = partial;
       partial = used < in.size();
@@ -107,14 +118,14 @@ size_t Session::on_input(std::string_view in) {
     trace_message(id, "←", in.substr(used, r.consumed));
     used += r.consumed;
     partial = false;
+    continue_sent = false;
     server->loop_.cancel(timer);
     ex->session_ = shared_from_this();
     ex->connection_id_ = id;
-    // RFC 9110 §9.3.2: HEAD is GET without the body.
-    if (ex->request_.method == "HEAD") {
-      ex->request_.method = "GET";
-      ex->head_only_ = true;
-    }
+    // RFC 9110 §9.3.2: HEAD is answered as GET would be, without the content. The
+    // method stays HEAD for the handler: a HEAD is no WebSocket handshake (RFC 6455
+    // §4.1) and opens no session; only the response loses its body, in finish().
+    ex->head_only_ = ex->request_.method == "HEAD";
     current = ex;
     server->handler_(ex);
   }
@@ -129,6 +140,9 @@ void Session::finish(Exchange& ex, Response r) {
   bool keep_alive = ex.request_.keep_alive;
   current.reset();
   if (!c || !c->open()) return;
+  // RFC 9112 §9.3: an HTTP/1.0 connection persists only if the answer says so.
+  if (keep_alive && ex.request_.minor_version == 0 && r.status != 101)
+    r.headers.push_back({"Connection", "keep-alive"});
   if (ex.head_only_) {
     std::string bytes = serialize(r, keep_alive);
     bytes.resize(bytes.size() - r.body.size());

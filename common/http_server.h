@@ -6,6 +6,10 @@
 // (RFC 9112 §9.3.2). Limits and timeouts are answered here, with their status:
 // head over 8 KiB 431, body over 64 KiB 413, head not complete in time 408,
 // malformed 400 - each then closes the connection and logs the rule broken.
+// A request with `Expect: 100-continue` gets 100 Continue as soon as its head is
+// read (RFC 9110 §10.1.1). A HEAD reaches the handler as HEAD; its answer is
+// written without the content (RFC 9110 §9.3.2), so a handler that serves GET
+// serves HEAD by answering both the same way.
 #pragma once
 
 #include <functional>

@@ -61,10 +61,42 @@ void Connection::read_some() {
   static char buffer[64 * 1024];
   ssize_t n = ::read(fd_.get(), buffer, sizeof buffer);
   if (n > 0) {
+    if (closing_) return;  // closing: input is read only to be dropped
     deliver(std::string_view(buffer, static_cast<size_t>(n)));
-  } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-    close_now();  // the peer closed, or the connection failed (ECONNRESET...)
+  } else if (n == 0) {
+    // Read again after the FIN only on a hang-up (epoll reports it unasked): the
+    // connection is gone both ways, and nothing queued can be sent.
+    if (eof_) return close_now();
+    eof_ = true;  // RFC 9293 §3.6: the peer sends nothing more
+    update_interest();
+    after_eof();
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    close_now();  // the connection failed (ECONNRESET...)
   }
+}
+
+// After the peer's FIN: hand over what is buffered and write what is queued, then
+// close. Input left unconsumed by a running handler can never be completed.
+void Connection::after_eof() {
+  if (!eof_ || !open() || delivering_) return;
+  if (closing_) {
+    if (queued() == 0) close_now();
+    return;
+  }
+  if (paused_ && !in_.empty()) return;  // requests behind a held one: answer them first
+  close_after_flush();
+}
+
+void Connection::linger() {
+  if (lingering_) return;
+  lingering_ = true;
+  ::shutdown(fd_.get(), SHUT_WR);
+  std::weak_ptr<Connection> weak = weak_from_this();
+  if (weak.expired()) return close_now();
+  linger_timer_ = loop_.after(limits_.linger_ms, [weak] {
+    if (auto self = weak.lock()) self->close_now();
+  });
+  update_interest();
 }
 
 void Connection::deliver(std::string_view fresh) {
@@ -89,6 +121,7 @@ void Connection::deliver(std::string_view fresh) {
   delivering_ = false;
   if (in_.empty()) std::string().swap(in_);  // give the memory back when idle
   update_interest();
+  after_eof();
 }
 
 // Output is queued and written once per turn of the loop, not once per call:
@@ -141,7 +174,10 @@ void Connection::write_some() {
     std::string().swap(out_);
     out_sent_ = 0;
     if (closing_) {
-      close_now();
+      if (eof_)
+        close_now();
+      else
+        linger();
       return;
     }
   }
@@ -152,11 +188,12 @@ void Connection::close_after_flush() {
   if (!open()) return;
   closing_ = true;
   std::string().swap(in_);
-  if (queued() == 0) {
-    close_now();
-  } else {
+  if (queued() > 0)
     update_interest();
-  }
+  else if (eof_)
+    close_now();
+  else
+    linger();
 }
 
 void Connection::close_now() {
@@ -170,6 +207,7 @@ void Connection::close_now() {
     (void)!::send(fd_.get(), out_.data() + out_sent_, queued(),
                   MSG_NOSIGNAL | MSG_DONTWAIT);
   loop_.unwatch(fd_.get());
+  loop_.cancel(linger_timer_);
   fd_.reset();
   std::string().swap(in_);
   std::string().swap(out_);
@@ -190,8 +228,11 @@ void Connection::resume() {
   std::weak_ptr<Connection> weak = shared_from_this();
   loop_.after(0, [weak] {
     auto self = weak.lock();
-    if (self && self->open() && !self->paused_ && !self->in_.empty())
+    if (!self || !self->open() || self->paused_) return;
+    if (!self->in_.empty())
       self->deliver(std::string_view());
+    else
+      self->after_eof();
   });
   update_interest();
 }
@@ -202,7 +243,8 @@ void Connection::update_interest() {
   // Read unless closing or holding as much unconsumed input as allowed. A paused
   // connection still reads (into in_, up to the cap): that is how a client that
   // goes away while its request is held is noticed at once, not at a timeout.
-  if (!closing_ && in_.size() < limits_.input_cap) events |= loop::kReadable;
+  // Closing, input is read and dropped; after the peer's FIN there is none.
+  if (!eof_ && (closing_ || in_.size() < limits_.input_cap)) events |= loop::kReadable;
   if (queued() > 0) events |= loop::kWritable;
   loop_.set_events(fd_.get(), events);
 }

@@ -35,6 +35,9 @@ struct Limits {
   size_t output_cap = 8 << 20;  // unsent output before a slow reader is dropped
   size_t max_connections = 0;  // open at once; past it new ones are refused (0: none)
   std::string refusal;  // written to a refused connection before it is closed
+  // Lingering close: once our last bytes are written, we send FIN and read and drop
+  // what the peer still sends, for at most this long, before closing the socket.
+  int64_t linger_ms = 2000;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -56,12 +59,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // leave in one system call); a connection whose unsent output passes
   // output_cap is closed.
   void send(std::string_view bytes);
-  // Stops reading and closes once everything queued has been written.
+  // Stops delivering input and closes once everything queued has been written,
+  // lingering: it sends FIN, then reads and drops the peer's input until the peer
+  // closes too, or for at most linger_ms. Closing a socket with unread input makes
+  // the kernel send a reset, which can destroy our answer before the peer reads it
+  // (RFC 9112 §9.6: a server closes in stages, and keeps reading for a while).
   void close_after_flush();
   void close_now();
   // Stops or restarts delivering input. While paused, bytes are still read and
   // buffered up to input_cap (then TCP pushes back), so a close is still seen.
   // resume() also hands any buffered input to the current handler, from the loop.
+  //
+  // A FIN from the peer (read() == 0) means it sends nothing more, not that it
+  // reads nothing more (RFC 9293 §3.6, RFC 9112 §9.6): what is buffered is still
+  // handed over and what is queued still written, then the connection closes. A
+  // paused connection with nothing buffered (a held long poll) closes at the FIN:
+  // its client has gone.
   void pause();
   void resume();
 
@@ -76,6 +89,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write_some();
   void deliver(std::string_view fresh);
   void update_interest();
+  void after_eof();
+  void linger();
 
   loop::Loop& loop_;
   Fd fd_;
@@ -89,6 +104,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t out_sent_ = 0;
   bool paused_ = false;
   bool closing_ = false;
+  bool eof_ = false;  // the peer sent FIN
+  bool lingering_ = false;  // we sent FIN, and drop what still comes
+  loop::TimerId linger_timer_ = 0;
   bool delivering_ = false;
   bool flush_scheduled_ = false;  // a write is deferred to the end of this loop turn
   std::function<void()> release_;  // set by the Listener that owns this connection

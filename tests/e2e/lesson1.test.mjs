@@ -165,8 +165,12 @@ describe('lesson 01: long polling', () => {
     assert.ok(bad.closed, 'a malformed request closes the connection');
     const noHost = await raw(p, 'GET / HTTP/1.1\r\n\r\n');
     assert.equal(statusOf(noHost.text), 400);
-    const gzip = await raw(p, 'POST /messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n');
+    const gzip = await raw(p, 'POST /messages HTTP/1.1\r\nHost: x\r\n' +
+      'Transfer-Encoding: gzip, chunked\r\n\r\n');
     assert.equal(statusOf(gzip.text), 501);
+    // RFC 9112 §6.3: a request whose last coding is not chunked has no known length.
+    const notLast = await raw(p, 'POST /messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n');
+    assert.equal(statusOf(notLast.text), 400);
     const smuggle = await raw(p, 'POST /messages HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n' +
       'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
     assert.equal(statusOf(smuggle.text), 400);

@@ -115,8 +115,8 @@ describe('lesson 03: the npm ws client on /echo', () => {
   });
 
   // Each code a client may send comes back in the server's close frame.
-  for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4000,
-    4999]) {
+  for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013,
+    1014, 3000, 4000, 4999]) {
     test(`close with ${code} is answered with ${code}`, T, async () => {
       const s = await open(server.url);
       const c = closed(s);
@@ -130,12 +130,16 @@ describe('lesson 03: the npm ws client on /echo', () => {
     s.close();
     assert.equal((await c).code, 1005);
   });
-  // ws lets a client send 1012-1014 (registered with IANA after RFC 6455); this
-  // server takes only RFC 6455's codes and fails the connection with 1002.
-  test('close with 1012 is a protocol error here', T, async () => {
+  // RFC 6455 §7.4.2: 1012-1014 are registered with IANA (service restart, try again
+  // later, bad gateway) and accepted above, as ws accepts them; 1015 (a TLS failure)
+  // MUST NOT be sent, so a frame carrying it fails the connection with 1002. ws will
+  // not send 1015, so the frame is written by hand.
+  test('RFC 6455 §7.4.1: a close frame with 1015 is a protocol error', T, async () => {
     const s = await open(server.url);
     const c = closed(s);
-    s.close(1012);
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const payload = Buffer.from([0x03, 0xf7]).map((b, i) => b ^ mask[i % 4]);
+    s._socket.write(Buffer.concat([Buffer.from([0x88, 0x82]), mask, payload]));
     assert.equal((await c).code, 1002);
   });
 

@@ -167,8 +167,12 @@ TEST_CASE("malformed requests are 400, with a reason naming the rule") {
 
 TEST_CASE("unsupported transfer codings are 501, other HTTP versions 505") {
   Request req;
+  CHECK(
+      parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", req)
+          .http_status == 501);
+  // RFC 9112 §6.3: a request whose final coding is not chunked has no knowable length.
   CHECK(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", req)
-            .http_status == 501);
+            .http_status == 400);
   CHECK(parse("GET / HTTP/2.0\r\nHost: a\r\n\r\n", req).http_status == 505);
 }
 

@@ -299,6 +299,13 @@ TEST_CASE("RFC 6455 §7.4.1: 1009 for a message over the limit") {
   CHECK(failure(client(false, 0x1, "123456") + client(true, 0x0, "789ab"), 10) == 1009);
 }
 
+TEST_CASE("RFC 6455 §7.4.2: 1012-1014, registered with IANA, are valid close codes") {
+  for (uint16_t code : {1012, 1013, 1014})
+    CHECK_MESSAGE(ws::close_code_is_valid(code), "code " << code);
+  CHECK(!ws::close_code_is_valid(1015));
+  CHECK(std::string(ws::close_code_name(1013)) == "try again later");
+}
+
 TEST_CASE("RFC 6455 §5.5.1, §7.4: the close frame") {
   Driver d;
   d.feed(client(true, 0x8, ""));
@@ -307,13 +314,13 @@ TEST_CASE("RFC 6455 §5.5.1, §7.4: the close frame") {
   Event e = d.reader.read(client(true, 0x1, "late"));
   CHECK(e.kind == Event::Kind::need_more);
 
-  for (uint16_t code :
-       {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999}) {
+  for (uint16_t code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013,
+                        1014, 3000, 4999}) {
     Driver c;
     c.feed(client(true, 0x8, close_payload(code, "bye")));
     CHECK(c.seen == std::vector<Seen>{{Event::Kind::close, false, "", code, "bye"}});
   }
-  for (uint16_t code : {0, 999, 1004, 1005, 1006, 1012, 1015, 2999, 5000, 65535}) {
+  for (uint16_t code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535}) {
     std::string payload = {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
     CHECK_MESSAGE(failure(client(true, 0x8, payload)) == 1002, "code " << code);
   }
