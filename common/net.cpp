@@ -112,14 +112,16 @@ void Connection::deliver(std::string_view fresh) {
   InputHandler handler = on_input_;
   if (in_.empty()) {
     size_t used = handler ? handler(fresh) : fresh.size();
-    if (open() && used < fresh.size()) in_.assign(fresh.substr(used));
+    if (open() && !closing_ && used < fresh.size()) in_.assign(fresh.substr(used));
   } else {
     in_.append(fresh);
     size_t used = handler ? handler(in_) : in_.size();
     in_.erase(0, used);
   }
   delivering_ = false;
-  if (in_.empty()) std::string().swap(in_);  // give the memory back when idle
+  // A close during the handler left in_ alone (the handler was still reading
+  // it); no more of it will be read now.
+  if (in_.empty() || closing_ || !open()) std::string().swap(in_);
   update_interest();
   after_eof();
 }
@@ -187,7 +189,8 @@ void Connection::write_some() {
 void Connection::close_after_flush() {
   if (!open()) return;
   closing_ = true;
-  std::string().swap(in_);
+  // The handler may be running on a view of in_: deliver() frees it after.
+  if (!delivering_) std::string().swap(in_);
   if (queued() > 0)
     update_interest();
   else if (eof_)
@@ -209,7 +212,7 @@ void Connection::close_now() {
   loop_.unwatch(fd_.get());
   loop_.cancel(linger_timer_);
   fd_.reset();
-  std::string().swap(in_);
+  if (!delivering_) std::string().swap(in_);  // else deliver() frees it after
   std::string().swap(out_);
   out_sent_ = 0;
   if (auto cb = std::move(on_close_)) cb();

@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     };
     harness.play(script);
     if (bits & fuzz::kShutdown) {
-      app.shutdown();
+      app.shutdown([] {});
       harness.settle();
     }
   }

@@ -99,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     };
     harness.play(script);
     if (bits & fuzz::kShutdown) {
-      app.shutdown();
+      app.shutdown([] {});
       echo_engine.shutdown();
       harness.settle();
     }
