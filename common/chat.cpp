@@ -213,9 +213,8 @@ void add_store_flags(flags::Flags& f, StoreOptions& options) {
   f.add("--data", &options.data,
         "the log file that keeps the history across restarts, or none for memory only");
   f.add("--fsync", &options.fsync,
-        "turn: one fdatasync per turn of the event loop before any answer (a power cut "
-        "loses nothing acknowledged); off: no fdatasync, faster, a crash of the machine "
-        "(not of the server) may lose the last acknowledged messages");
+        "turn: one fdatasync per loop turn before answering; off: none (a machine "
+        "crash may lose acknowledged posts)");
 }
 
 // Reads a whole number that a record wrote (no sign, no fraction, exact in a double).
@@ -243,6 +242,17 @@ std::string Journal::describe() const {
 }
 
 std::string Journal::open(const StoreOptions& options) {
+  std::string error = read_back(options);
+  if (error.empty()) {
+    size_t count = 0;
+    for (const auto& [name, r] : rooms_)
+      count += r.messages_.size();
+    logs::info("history %s: %s, %zu messages", id_.c_str(), describe().c_str(), count);
+  }
+  return error;
+}
+
+std::string Journal::read_back(const StoreOptions& options) {
   if (options.fsync != "turn" && options.fsync != "off")
     return "--fsync: must be turn or off, got \"" + options.fsync + "\"";
   fsync_ = options.fsync == "turn";

@@ -127,6 +127,7 @@ class Journal {
     Posted posted;
     PostDone done;
   };
+  std::string read_back(const StoreOptions& options);
   std::string load(std::string_view contents);
   void commit();
   void rewrite();
