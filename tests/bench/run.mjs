@@ -3,13 +3,17 @@
 // to stderr; the one Markdown table goes to stdout (and to BUILD/bench.md, with
 // every raw result in BUILD/bench.json).
 //
-//   node tests/bench/run.mjs build/bench [--quick] [--only 1,3]
+//   node tests/bench/run.mjs build/bench [--quick] [--only 1,3] [--fsync-only]
+//
+// --fsync-only runs just the log's scenario (ours with --fsync turn against
+// ours with --fsync off), no peers.
 //
 // Each scenario starts a fresh server (ours, then the peer), runs build/bench/loadgen
 // (or wrk, h2load) against it, and stops it with SIGTERM.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +23,7 @@ const build = path.resolve(process.argv[2] ?? 'build/bench');
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt > 0 ? process.argv[onlyAt + 1].split(',').map(Number) : [1, 2, 3, 4];
+const fsyncOnly = process.argv.includes('--fsync-only');
 const log = (...a) => console.error('bench:', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -163,6 +168,47 @@ async function loadgen(server, proto, args) {
   }
 }
 
+// The log's cost (common/store.h): the fanout scenario against a lesson keeping
+// a fresh --data file, once with --fsync turn (one fdatasync per loop turn
+// before the answers) and once with --fsync off. The other scenarios run with
+// --data none, as the peers keep their history in memory.
+async function durability(lesson) {
+  const results = {};
+  const fanout = scenarios.find((s) => s.id === 'fanout');
+  for (const mode of ['turn', 'off']) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-log-'));
+    const data = path.join(dir, 'chat.log');
+    let server;
+    try {
+      server = await startServer(path.join(build, `lesson-${lesson.n}`),
+        ['--port', '0', '--data', data, '--fsync', mode]);
+      await sleep(300);
+      results[mode] = await loadgen(server, lesson.proto, fanout.args);
+      await stopServer(server);
+      results[mode].log_bytes = fs.statSync(data).size;
+    } catch (e) {
+      results[mode] = { failed: e.message };
+      if (server) await stopServer(server);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    log(`${lesson.name} --fsync ${mode}:`, JSON.stringify(results[mode]));
+  }
+  return results;
+}
+
+function durabilityRows(lesson, d) {
+  const ok = (r) => r && !r.failed;
+  const value = (r, f) => (ok(r) ? f(r) : undefined);
+  const title = `${lesson.name}: --fsync turn (ours) vs --fsync off (peer column), ` +
+    '1,000 clients, 10 posters flat out';
+  return [
+    row(`${title}: delivered msg/s`, value(d.turn, (r) => r.delivered_per_s),
+      value(d.off, (r) => r.delivered_per_s), 'higher', describe(d.turn)),
+    row(`${title}: p99 latency (ms)`, value(d.turn, (r) => r.p99_us / 1000),
+      value(d.off, (r) => r.p99_us / 1000), 'lower'),
+  ];
+}
+
 // One side of one lesson: every scenario, a fresh server each time.
 async function measure(lesson, side) {
   const results = {};
@@ -171,7 +217,8 @@ async function measure(lesson, side) {
     try {
       server =
         side === 'ours'
-          ? await startServer(path.join(build, `lesson-${lesson.n}`), ['--port', '0'])
+          ? await startServer(path.join(build, `lesson-${lesson.n}`),
+            ['--port', '0', '--data', 'none'])
           : await startServer('node', [path.join(here, 'peers', lesson.peer), '--port', '0']);
     } catch (e) {
       log(`${lesson.name} ${side} ${sc.id}: ${e.message}`);
@@ -269,6 +316,12 @@ async function main() {
       rows.push(`| ${lesson.name}: not built, skipped | | | |`);
       continue;
     }
+    if (fsyncOnly) {
+      const d = await durability(lesson);
+      raw.lessons[lesson.n] = { durability: d };
+      rows.push(...durabilityRows(lesson, d));
+      continue;
+    }
     log(`${lesson.name}: ours, then ${lesson.peerName}`);
     const ours = await measure(lesson, 'ours');
     const peer = await measure(lesson, 'peer');
@@ -282,8 +335,11 @@ async function main() {
       rows.push(row(title, ov, pv, sc.better, sc.from ? '' : describe(o)) +
         (p && (p.failed || p.errors) && !sc.from ? ` <!-- peer${describe(p)} -->` : ''));
     }
+    const d = await durability(lesson);
+    raw.lessons[lesson.n].durability = d;
+    rows.push(...durabilityRows(lesson, d));
     if (lesson.n === 1) {
-      const o = await startServer(path.join(build, 'lesson-1'), ['--port', '0']);
+      const o = await startServer(path.join(build, 'lesson-1'), ['--port', '0', '--data', 'none']);
       const ow = await wrk(o);
       await stopServer(o);
       const p = await startServer('node', [path.join(here, 'peers', lesson.peer), '--port', '0']);
@@ -295,7 +351,7 @@ async function main() {
         ow.rps, pw.rps, 'higher'));
     }
     if (lesson.n === 2) {
-      const o = await startServer(path.join(build, 'lesson-2'), ['--port', '0']);
+      const o = await startServer(path.join(build, 'lesson-2'), ['--port', '0', '--data', 'none']);
       const oh = await h2load(o.port);
       await stopServer(o);
       const port = await freePort();
