@@ -80,7 +80,8 @@ class PollingChat {
   void get_messages(const std::shared_ptr<http::Exchange>& ex);
   void post_message(const std::shared_ptr<http::Exchange>& ex);
   void wake_polls();
-  static std::string page_json(const chat::Page& page, const std::string* history = nullptr);
+  static std::string page_json(const chat::Page& page,
+                               const std::string* history = nullptr);
 
   loop::Loop& loop_;
   Options options_;

@@ -381,10 +381,12 @@ void StreamingChat::post_message(Peer& peer, const h2::Request& req) {
     auto p = weak.lock();
     bool open = p && p->h2 && p->h2->stream_open(stream);
     if (!posted.error.empty()) {
-      if (open) respond(*p, stream, http::json_response(503, chat::error_json(posted.error)));
+      if (open)
+        respond(*p, stream, http::json_response(503, chat::error_json(posted.error)));
       return;
     }
-    if (open) respond(*p, stream, http::json_response(201, chat::to_json(posted.message)));
+    if (open)
+      respond(*p, stream, http::json_response(201, chat::to_json(posted.message)));
     if (posted.fresh) broadcast(posted.message);
   });
 }

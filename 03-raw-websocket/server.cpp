@@ -209,7 +209,8 @@ void SocketChat::on_chat_message(ws::Socket& socket, bool binary, std::string_vi
   // then the sender may have gone.
   std::optional<json::Value> kept;
   if (ref) kept = *ref;
-  room_.post(std::move(*post), [this, id = socket.id(), kept](const chat::Posted& posted) {
+  const uint64_t id = socket.id();
+  room_.post(std::move(*post), [this, id, kept](const chat::Posted& posted) {
     auto it = chat_.find(id);
     ws::Socket* sender = it == chat_.end() ? nullptr : it->second;
     const json::Value* ref = kept ? &*kept : nullptr;

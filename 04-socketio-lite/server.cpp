@@ -260,7 +260,8 @@ void SocketIoChat::get_messages(sio::Socket& socket, const sio::Args& args,
   chat::Room* target = find_room(name);
   if (!target) return ack(error_reply(kNoSuchRoom));
   // A since from another history means nothing here: that client starts over.
-  bool other = history && !(history->is_string() && history->as_string() == journal_.id());
+  bool other =
+      history && !(history->is_string() && history->as_string() == journal_.id());
   if (!since || since->is_null() || other)
     return ack(sio::Args{page_value(target->latest(kLatest), &journal_.id())});
   double n = since->is_number() ? since->as_number() : -1;

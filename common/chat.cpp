@@ -47,7 +47,17 @@ const Message& Room::post(std::string user, std::string text) {
 }
 
 void Room::post(Post post, PostDone done) {
-  journal_->submit(*this, std::move(post), std::move(done));
+  if (journal_) return journal_->submit(*this, std::move(post), std::move(done));
+  // A room of its own, in memory: stored and answered at once.
+  if (!post.cid.empty())
+    if (const Message* m = find_cid(post.cid)) {
+      if (done) done(Posted{*m, false, ""});
+      return;
+    }
+  add(Message{next_id_++, std::move(post.user), std::move(post.text), now_ms(),
+              std::move(post.cid)});
+  visible_ = next_id_ - 1;
+  if (done) done(Posted{messages_.back(), true, ""});
 }
 
 void Room::add(Message m) {
@@ -194,7 +204,8 @@ std::string record_json(const std::string& room, const Message& m) {
   return named;
 }
 
-std::string header_json(const std::string& id, const std::map<std::string, uint64_t>& next) {
+std::string header_json(const std::string& id,
+                        const std::map<std::string, uint64_t>& next) {
   std::string out = "{\"history_id\":";
   json::append_string(out, id);
   out += ",\"next\":{";
@@ -221,7 +232,8 @@ void add_store_flags(flags::Flags& f, StoreOptions& options) {
 static bool read_count(const json::Value* v, uint64_t& out) {
   if (!v || !v->is_number()) return false;
   double d = v->as_number();
-  if (d < 0 || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d)))
+  if (d < 0 || d > 9007199254740991.0 ||
+      d != static_cast<double>(static_cast<uint64_t>(d)))
     return false;
   out = static_cast<uint64_t>(d);
   return true;
@@ -315,8 +327,8 @@ std::string Journal::load(std::string_view contents) {
     Message m{0, "", "", 0, ""};
     uint64_t time = 0;
     if (!read_count(v.find("id"), m.id) || !read_count(v.find("time"), time) || !user ||
-        !user->is_string() || !text || !text->is_string() || (room && !room->is_string()) ||
-        (cid && !cid->is_string()))
+        !user->is_string() || !text || !text->is_string() ||
+        (room && !room->is_string()) || (cid && !cid->is_string()))
       return at + "not a message record";
     m.user = user->as_string();
     m.text = text->as_string();
@@ -369,7 +381,8 @@ void Journal::submit(Room& room, Post post, PostDone done) {
     if (std::string e = file_.append(store::frame(record_json(room.name(), m)));
         !e.empty()) {
       logs::warn("%s", e.c_str());
-      pending_.push_back(Pending{&room, Posted{m, false, "store: " + e}, std::move(done)});
+      pending_.push_back(
+          Pending{&room, Posted{m, false, "store: " + e}, std::move(done)});
       return;
     }
   ++room.next_id_;
@@ -405,7 +418,8 @@ void Journal::commit() {
   for (auto& p : batch) {
     // A repeat of a post that the disk just refused is refused too.
     const Message* m = p.room->find(p.posted.message.id);
-    if (p.posted.error.empty() && !p.posted.fresh && (!m || m->cid != p.posted.message.cid))
+    if (p.posted.error.empty() && !p.posted.fresh &&
+        (!m || m->cid != p.posted.message.cid))
       p.posted.error = "store: the first copy of this post could not be stored";
     if (p.done) p.done(p.posted);
   }

@@ -149,7 +149,8 @@ class Journal {
 // {"room":"general","id":8,"user":"ada","text":"hi","time":...,"cid":"..."}
 std::string record_json(const std::string& room, const Message& m);
 // The first record: {"history_id":"9f2c1e0a7b3d5f61","next":{"general":12}}
-std::string header_json(const std::string& id, const std::map<std::string, uint64_t>& next);
+std::string header_json(const std::string& id,
+                        const std::map<std::string, uint64_t>& next);
 
 constexpr size_t kMaxUser = 32;
 constexpr size_t kMaxText = 2000;

@@ -219,7 +219,8 @@ std::string File::replace(std::string_view contents) {
 std::string beside_binary(const char* argv0, const std::string& name) {
   char buf[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  std::string path = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string(argv0);
+  std::string path =
+      n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string(argv0);
   size_t slash = path.rfind('/');
   return (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) + "/" +
          name;
@@ -234,7 +235,8 @@ std::string random_id() {
   for (unsigned char b : bytes)
     v = v << 8 | b;
   // Without /dev/urandom, the clock and the pid still tell two histories apart.
-  if (!ok) v ^= static_cast<uint64_t>(::time(nullptr)) << 20 ^ static_cast<uint64_t>(::getpid());
+  if (!ok)
+    v ^= static_cast<uint64_t>(::time(nullptr)) << 20 ^ static_cast<uint64_t>(::getpid());
   std::string out;
   put_hex8(out, static_cast<uint32_t>(v >> 32));
   put_hex8(out, static_cast<uint32_t>(v));

@@ -166,13 +166,12 @@ TEST_CASE("group commit: a post is seen by nobody before the end of the turn") {
   chat::Room& room = journal.room("");
   int answered = 0;
   for (int i = 0; i < 3; ++i)
-    room.post(chat::Post{"ada", "m" + std::to_string(i), ""},
-              [&](const chat::Posted& p) {
-                CHECK(p.fresh);
-                // By the first answer every record of the turn is visible.
-                CHECK(room.last_id() == 3);
-                ++answered;
-              });
+    room.post(chat::Post{"ada", "m" + std::to_string(i), ""}, [&](const chat::Posted& p) {
+      CHECK(p.fresh);
+      // By the first answer every record of the turn is visible.
+      CHECK(room.last_id() == 3);
+      ++answered;
+    });
   CHECK(answered == 0);
   CHECK(room.last_id() == 0);
   CHECK(room.after(0).messages.empty());
@@ -245,8 +244,8 @@ TEST_CASE("a bad record in the middle refuses the start, naming the file and off
   CHECK(read_file(path) == damaged);  // refused, not repaired
 
   // A record with a valid CRC that the server never writes is refused too.
-  std::string odd = bytes.substr(0, second) + store::frame("{\"id\":9}") +
-                    bytes.substr(second);
+  std::string odd =
+      bytes.substr(0, second) + store::frame("{\"id\":9}") + bytes.substr(second);
   write_file(path, odd);
   chat::Journal again(loop, 100);
   error = again.open(at(path));
@@ -308,9 +307,8 @@ TEST_CASE("a bad client id is refused by read_post") {
   CHECK_FALSE(chat::parse_post(R"({"user":"a","text":"b","cid":""})", error));
   CHECK_FALSE(chat::parse_post(R"({"user":"a","text":"b","cid":"a b"})", error));
   CHECK_FALSE(chat::parse_post(R"({"user":"a","text":"b","cid":7})", error));
-  CHECK_FALSE(
-      chat::parse_post(R"({"user":"a","text":"b","cid":")" + std::string(65, 'x') + "\"}",
-                       error));
+  CHECK_FALSE(chat::parse_post(
+      R"({"user":"a","text":"b","cid":")" + std::string(65, 'x') + "\"}", error));
   CHECK(error == "cid: must be 1-64 letters, digits, '-' or '_'");
 }
 
@@ -346,7 +344,8 @@ TEST_CASE("rewrite under load: the file stays bounded, next id and content are k
   REQUIRE(journal.open(at(path)) == "");
   chat::Room& general = journal.room("general");
   CHECK(general.last_id() == 300);
-  CHECK(texts(general) == std::vector<std::string>{"g295", "g296", "g297", "g298", "g299"});
+  CHECK(texts(general) ==
+        std::vector<std::string>{"g295", "g296", "g297", "g298", "g299"});
   CHECK(texts(journal.room("random")) ==
         std::vector<std::string>{"r95", "r96", "r97", "r98", "r99"});
   CHECK(post(loop, general, "ada", "next").message.id == 301);
@@ -417,4 +416,17 @@ TEST_CASE("--fsync must be turn or off") {
   chat::Journal journal(loop, 100);
   CHECK(journal.open(at("none", "sometimes")) ==
         "--fsync: must be turn or off, got \"sometimes\"");
+}
+
+TEST_CASE("a room without a journal answers a post at once, and a repeated cid once") {
+  chat::Room room;
+  std::vector<chat::Posted> answers;
+  for (int i = 0; i < 2; ++i)
+    room.post(chat::Post{"ada", "hi", "k1"},
+              [&](const chat::Posted& p) { answers.push_back(p); });
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0].fresh);
+  CHECK_FALSE(answers[1].fresh);
+  CHECK(answers[1].message.id == answers[0].message.id);
+  CHECK(room.last_id() == 1);
 }
