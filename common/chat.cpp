@@ -1,5 +1,7 @@
 #include "chat.h"
 
+#include <signal.h>
+
 #include <chrono>
 
 #include "flags.h"
@@ -272,6 +274,9 @@ std::string Journal::read_back(const StoreOptions& options) {
     id_ = store::random_id();
     return "";
   }
+  // A file size limit (ulimit -f) then fails a write with EFBIG, as a full disk
+  // fails it with ENOSPC, instead of killing the server with SIGXFSZ.
+  ::signal(SIGXFSZ, SIG_IGN);
   std::string contents;
   if (std::string e = file_.open(options.data, contents); !e.empty())
     return e + " (give another --data FILE, or --data none)";
