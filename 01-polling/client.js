@@ -5,10 +5,12 @@
 // pass). The moment an answer arrives the page asks again, so one request is
 // always waiting at the server, ready to carry the next message.
 //
-//   GET /messages                  → {"messages":[latest 50],"missed":0}
-//   GET /messages?since=12         → held until a message after 12 exists
+//   GET /messages                  → {"messages":[latest 50],"missed":0,"history_id":"…"}
+//   GET /messages?since=12&history=… → held until a message after 12 exists (after
+//                                    a server reset: the latest, and the new id)
 //   GET /messages?since=12&wait=0  → answered at once, even empty (short polling)
-//   POST /messages {"user":"ada","text":"hi"} → 201 the stored message, 400 {"error"}
+//   POST /messages {"user":"ada","text":"hi","cid":"…"}
+//                                  → 201 the stored message, 400 {"error"}
 //
 // ?mode=short in the page's URL polls every 3 s instead, to compare the two.
 //
@@ -33,6 +35,8 @@ export function connect(handlers) {
   const signal = closed.signal;
   // The newest id handed to the page; null until the first answer.
   let lastId = null;
+  // The server's history we are following: ids mean something only within it.
+  let historyId = null;
   let connected = false;
 
   function setConnected(up) {
@@ -76,6 +80,14 @@ export function connect(handlers) {
   // Hands on what the page lacks, oldest first. Ids only grow, so lastId is
   // all we need to remember; anything at or below it was handed on already.
   function deliver(page) {
+    // A new history: the server answered with its latest; what we showed is gone.
+    if (typeof page.history_id === 'string') {
+      if (historyId !== null && page.history_id !== historyId) {
+        handlers.reset();
+        lastId = null;
+      }
+      historyId = page.history_id;
+    }
     if (page.missed > 0) handlers.missed(page.missed);
     for (const msg of page.messages) {
       if (lastId !== null && msg.id <= lastId) continue;
@@ -91,6 +103,7 @@ export function connect(handlers) {
       // `since` makes every poll ask for exactly what we lack: a message posted
       // between two polls, or during a retry, comes in the next answer, once.
       let path = lastId === null ? '/messages' : `/messages?since=${lastId}`;
+      if (lastId !== null && historyId !== null) path += `&history=${historyId}`;
       // After a failure, ask not to be held: a quick answer tells us at once
       // that the server is back, instead of up to 25 s later.
       if (lastId !== null && (shortMode || failures > 0)) path += '&wait=0';
@@ -138,12 +151,13 @@ export function connect(handlers) {
   return {
     // The answer is the stored message, with its id. We do not move lastId
     // here: messages others posted just before ours would then be skipped.
-    async post(user, text) {
+    async post(user, text, cid) {
       let res;
       try {
-        res = await exchange('POST', '/messages', JSON.stringify({ user, text }));
+        res = await exchange('POST', '/messages', JSON.stringify({ user, text, cid }));
       } catch (err) {
-        throw new Error(`could not reach the server (${err.message})`);
+        throw Object.assign(new Error(`could not reach the server (${err.message})`),
+          { unanswered: true });
       }
       if (res.status !== 201) throw new Error(res.json?.error ?? `HTTP ${res.status}`);
       return res.json;

@@ -27,12 +27,20 @@ namespace {
 
 // Wire format
 // -----------
-//   GET /messages                 → 200 {"messages":[latest 50],"missed":0}
+//   GET /messages                 → 200 {"messages":[latest 50],"missed":0,
+//                                        "history_id":"9f2c1e0a7b3d5f61"}
+//   GET /messages?since=7&history=9f2c1e0a7b3d5f61
+//                                 → as ?since=7 while that is still the history;
+//                                   after a reset, the latest 50 and the new id
 //   GET /messages?since=7         → 200 {"messages":[id 8, 9...],"missed":0}
 //                                   held until there is a message after 7
 //   GET /messages?since=7&wait=0  → answered at once, even when empty (short polling)
-//   POST /messages {"user":"ada","text":"hi"}
+//   POST /messages {"user":"ada","text":"hi","cid":"k3"}
 //                                 → 201 {"id":8,"user":"ada","text":"hi","time":...}
+//                                   once it is on disk; a repeated cid gets the
+//                                   message already stored; 503 if the disk refused
+// history_id names the server's history (common/chat.h): a new one means the
+// server started afresh, and ids from the old history mean nothing in it.
 // "missed" counts messages after `since` that already fell out of the bounded
 // history: the client is told what it lost instead of silently skipping it.
 
@@ -42,6 +50,7 @@ struct Options {
   int64_t poll_timeout_ms = 25'000;
   int64_t head_timeout_ms = 10'000;
   int64_t max_connections = 0;
+  chat::StoreOptions store;
   bool trace = false;
 };
 
@@ -60,8 +69,8 @@ struct HeldPoll {
 
 class PollingChat {
  public:
-  PollingChat(loop::Loop& loop, const Options& options)
-      : loop_(loop), options_(options), room_(static_cast<size_t>(options.history)) {}
+  PollingChat(loop::Loop& loop, const Options& options, chat::Journal& journal)
+      : loop_(loop), options_(options), room_(journal.room("")), journal_(journal) {}
 
   void handle(const std::shared_ptr<http::Exchange>& ex);
   void shutdown();
@@ -71,11 +80,13 @@ class PollingChat {
   void get_messages(const std::shared_ptr<http::Exchange>& ex);
   void post_message(const std::shared_ptr<http::Exchange>& ex);
   void wake_polls();
-  static std::string page_json(const chat::Page& page);
+  static std::string page_json(const chat::Page& page,
+                               const std::string* history = nullptr);
 
   loop::Loop& loop_;
   Options options_;
-  chat::Room room_;
+  chat::Room& room_;
+  const chat::Journal& journal_;  // for the history's id
   std::unordered_map<uint64_t, HeldPoll> held_;  // by a poll number of our own
   uint64_t next_poll_ = 1;
 };
@@ -103,14 +114,19 @@ void PollingChat::serve_asset(const std::shared_ptr<http::Exchange>& ex) {
   ex->respond(http::asset_response(*assets::find(ex->request().path)));
 }
 
-// {"messages":[{...},{...}],"missed":0}
-std::string PollingChat::page_json(const chat::Page& page) {
+// {"messages":[{...},{...}],"missed":0}, then ,"history_id":"..." if given
+std::string PollingChat::page_json(const chat::Page& page, const std::string* history) {
   std::string out = "{\"messages\":[";
   for (size_t i = 0; i < page.messages.size(); ++i) {
     if (i) out += ',';
     chat::append_json(out, *page.messages[i]);
   }
-  out += "],\"missed\":" + std::to_string(page.missed) + "}";
+  out += "],\"missed\":" + std::to_string(page.missed);
+  if (history) {
+    out += ",\"history_id\":";
+    json::append_string(out, *history);
+  }
+  out += '}';
   return out;
 }
 
@@ -127,9 +143,15 @@ void PollingChat::get_messages(const std::shared_ptr<http::Exchange>& ex) {
   if (!read_since(ex->request(), since))
     return ex->respond(http::json_response(
         400, chat::error_json("since: must be a message id (a whole number >= 0)")));
-  // A client that has seen nothing gets the latest messages straight away.
+  // Ids from another history (the server's log was deleted, or it keeps none)
+  // mean nothing here: that client starts over, as one that has seen nothing.
+  auto history = ex->request().param("history");
+  if (history && *history != journal_.id()) since.reset();
+  // A client that has seen nothing gets the latest messages straight away, and
+  // the history's id.
   if (!since)
-    return ex->respond(http::json_response(200, page_json(room_.latest(kLatest))));
+    return ex->respond(
+        http::json_response(200, page_json(room_.latest(kLatest), &journal_.id())));
 
   chat::Page page = room_.after(*since);
   auto wait = ex->request().param("wait");
@@ -173,9 +195,13 @@ void PollingChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
                (unsigned long long)ex->connection_id(), error.c_str());
     return ex->respond(http::json_response(400, chat::error_json(error)));
   }
-  const chat::Message& m = room_.post(std::move(post->user), std::move(post->text));
-  ex->respond(http::json_response(201, chat::to_json(m)));
-  wake_polls();
+  // Answered at the end of this turn, once the message is on disk (common/chat.h).
+  room_.post(std::move(*post), [this, ex](const chat::Posted& posted) {
+    if (!posted.error.empty())
+      return ex->respond(http::json_response(503, chat::error_json(posted.error)));
+    ex->respond(http::json_response(201, chat::to_json(posted.message)));
+    if (posted.fresh) wake_polls();
+  });
 }
 
 // One post answers every held poll. Polls that asked with the same `since`
@@ -210,6 +236,7 @@ void PollingChat::shutdown() {
 
 int main(int argc, char** argv) {
   Options options;
+  options.store.data = store::beside_binary(argv[0], "lesson-1.log");
   flags::Flags f("lesson-1", "A chat over HTTP/1.1 long polling.");
   f.add("--port", &options.port, "port to listen on, 0 picks a free one");
   f.add("--trace", &options.trace, "print every request and response as it crosses");
@@ -218,11 +245,17 @@ int main(int argc, char** argv) {
   f.add("--head-timeout", &options.head_timeout_ms, "ms a request head may take");
   f.add("--max-connections", &options.max_connections,
         "connections open at once, past it 503 (0: up to the open-file limit)");
+  chat::add_store_flags(f, options.store);
   f.parse(argc, argv);
   if (options.trace) logs::enable_trace();
 
   loop::Loop loop;
-  PollingChat app(loop, options);
+  chat::Journal journal(loop, static_cast<size_t>(options.history));
+  if (std::string error = journal.open(options.store); !error.empty()) {
+    std::fprintf(stderr, "lesson-1: %s\n", error.c_str());
+    return 1;
+  }
+  PollingChat app(loop, options, journal);
   http::ServerOptions server_options;
   server_options.head_timeout_ms = options.head_timeout_ms;
   http::Server server(loop, server_options, [&app](const auto& ex) { app.handle(ex); });

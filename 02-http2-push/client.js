@@ -5,10 +5,13 @@
 // HTTP/2 both share one connection as separate streams, so the open stream
 // costs no extra connection (HTTP/1.1 would hold one of six for good).
 //
-//   GET /messages          → 200 application/x-ndjson: latest 50, then each new one
-//   GET /messages?since=12 → the same, starting after id 12 ({"missed":N} first if
-//                            some of those are no longer kept)
-//   POST /messages {"user":"ada","text":"hi"} → 201 the stored message, 400 {"error"}
+//   GET /messages          → 200 application/x-ndjson: latest 50, then each new one;
+//                            header x-history-id names the server's history
+//   GET /messages?since=12&history=… → the same, starting after id 12 ({"missed":N}
+//                            first if some of those are no longer kept); after a
+//                            server reset, as GET /messages
+//   POST /messages {"user":"ada","text":"hi","cid":"…"}
+//                          → 201 the stored message, 400 {"error"}
 //
 // The stream arrives in chunks that have nothing to do with lines: one chunk
 // may hold half a line, or three. So we keep the unfinished tail and only
@@ -28,6 +31,8 @@ export function connect(handlers) {
   const signal = closed.signal;
   // The newest id handed to the page; null until the first line.
   let lastId = null;
+  // The server's history we are following: ids mean something only within it.
+  let historyId = null;
   let connected = false;
 
   function setConnected(up) {
@@ -72,12 +77,22 @@ export function connect(handlers) {
     while (!signal.aborted) {
       // `since` asks for exactly what we lack: what was posted while we were
       // away comes first, once.
-      const path = lastId === null ? '/messages' : `/messages?since=${lastId}`;
+      let path = lastId === null ? '/messages' : `/messages?since=${lastId}`;
+      if (lastId !== null && historyId !== null) path += `&history=${historyId}`;
       try {
         handlers.wire('→', `GET ${path}`);
         const res = await fetch(path, { cache: 'no-store', signal });
         if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
         handlers.wire('←', `${res.status} ${res.headers.get('content-type')} · stream open`);
+        // A new history: the server sends its latest; what we showed is gone.
+        const history = res.headers.get('x-history-id');
+        if (history !== null) {
+          if (historyId !== null && history !== historyId) {
+            handlers.reset();
+            lastId = null;
+          }
+          historyId = history;
+        }
         failures = 0;
         setConnected(true);
         await readLines(res.body);
@@ -102,8 +117,8 @@ export function connect(handlers) {
   return {
     // The answer is the stored message, with its id. We do not move lastId
     // here: the stream delivers it too, in order with everyone else's.
-    async post(user, text) {
-      const body = JSON.stringify({ user, text });
+    async post(user, text, cid) {
+      const body = JSON.stringify({ user, text, cid });
       handlers.wire('→', `POST /messages ${shorten(body)}`);
       let res;
       let json = null;
@@ -117,7 +132,8 @@ export function connect(handlers) {
         json = await res.json().catch(() => null);
       } catch (err) {
         if (!signal.aborted) handlers.wire('←', `no answer (${err.message})`);
-        throw new Error(`could not reach the server (${err.message})`);
+        throw Object.assign(new Error(`could not reach the server (${err.message})`),
+          { unanswered: true });
       }
       handlers.wire('←', `${res.status} ${shorten(JSON.stringify(json))}`);
       if (res.status !== 201) throw new Error(json?.error ?? `HTTP ${res.status}`);

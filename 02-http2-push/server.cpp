@@ -49,11 +49,17 @@ namespace {
 // Wire format
 // -----------
 //   GET /messages                 → 200 application/x-ndjson, never ends: the latest
-//                                   50 messages, then each new one, one per line
+//                                   50 messages, then each new one, one per line;
+//                                   header x-history-id: 9f2c1e0a7b3d5f61
 //   GET /messages?since=7         → the same, starting after id 7; if some of those
 //                                   fell out of the history, first {"missed":N}
-//   POST /messages {"user":"ada","text":"hi"}
+//   GET /messages?since=7&history=9f2c1e0a7b3d5f61
+//                                 → as ?since=7 while that is still the history;
+//                                   after a reset, as GET /messages
+//   POST /messages {"user":"ada","text":"hi","cid":"k3"}
 //                                 → 201 {"id":8,"user":"ada","text":"hi","time":...}
+//                                   once it is on disk; a repeated cid gets the
+//                                   message already stored; 503 if the disk refused
 // Each line is one DATA frame on the GET's stream:
 //   DATA stream=1 len=62  {"id":8,"user":"ada","text":"hi","time":1732280000000}\n
 
@@ -66,6 +72,7 @@ struct Options {
   int64_t body_timeout_ms = 10'000;
   int64_t max_connections = 0;
   std::string cert_dir;
+  chat::StoreOptions store;
   bool trace = false;
 };
 
@@ -103,11 +110,13 @@ void Peer::send(std::string_view bytes) {
 
 class StreamingChat {
  public:
-  StreamingChat(loop::Loop& loop, const Options& options, const tls::Context& tls)
+  StreamingChat(loop::Loop& loop, const Options& options, const tls::Context& tls,
+                chat::Journal& journal)
       : loop_(loop),
         options_(options),
         tls_(tls),
-        room_(static_cast<size_t>(options.history)) {
+        room_(journal.room("")),
+        journal_(journal) {
     expire_requests();
   }
   ~StreamingChat() { loop_.cancel(expire_timer_); }
@@ -131,7 +140,8 @@ class StreamingChat {
   loop::Loop& loop_;
   Options options_;
   const tls::Context& tls_;
-  chat::Room room_;
+  chat::Room& room_;
+  const chat::Journal& journal_;  // for the history's id
   loop::TimerId expire_timer_ = 0;
   std::unordered_map<uint64_t, std::shared_ptr<Peer>> peers_;
   // The open GET /messages streams, by (connection, stream).
@@ -325,7 +335,9 @@ void StreamingChat::serve_asset(Peer& peer, const h2::Request& req,
 }
 
 // Reads ?since=ID: absent means "I have nothing yet"; anything but digits is a 400.
-static bool read_since(std::string_view target, std::optional<uint64_t>& since) {
+// An id from another history (&history=) means nothing here: as if absent.
+static bool read_since(std::string_view target, std::optional<uint64_t>& since,
+                       const std::string& history_id) {
   const size_t q = target.find('?');
   if (q == std::string_view::npos) return true;
   http::Request probe;
@@ -333,12 +345,15 @@ static bool read_since(std::string_view target, std::optional<uint64_t>& since) 
   auto raw = probe.param("since");
   if (!raw) return true;
   since = chat::parse_id(*raw);
-  return since.has_value();
+  if (!since) return false;
+  auto history = probe.param("history");
+  if (history && *history != history_id) since.reset();
+  return true;
 }
 
 void StreamingChat::get_messages(Peer& peer, const h2::Request& req) {
   std::optional<uint64_t> since;
-  if (!read_since(req.path, since))
+  if (!read_since(req.path, since, journal_.id()))
     return respond(
         peer, req.stream_id,
         http::json_response(400, chat::error_json("since: must be a message "
@@ -347,7 +362,8 @@ void StreamingChat::get_messages(Peer& peer, const h2::Request& req) {
   peer.h2->start_response(req.stream_id, 200,
                           {{"content-type", "application/x-ndjson"},
                            {"cache-control", "no-store"},
-                           {"x-content-type-options", "nosniff"}});
+                           {"x-content-type-options", "nosniff"},
+                           {"x-history-id", journal_.id()}});
   const chat::Page page = since ? room_.after(*since) : room_.latest(kLatest);
   std::string lines;
   if (page.missed) lines += "{\"missed\":" + std::to_string(page.missed) + "}\n";
@@ -375,9 +391,22 @@ void StreamingChat::post_message(Peer& peer, const h2::Request& req) {
     return respond(peer, req.stream_id,
                    http::json_response(400, chat::error_json(error)));
   }
-  const chat::Message& m = room_.post(std::move(post->user), std::move(post->text));
-  respond(peer, req.stream_id, http::json_response(201, chat::to_json(m)));
-  broadcast(m);
+  // Answered at the end of this turn, once the message is on disk (common/chat.h);
+  // by then the stream, or the whole connection, may be gone.
+  std::weak_ptr<Peer> weak = peers_[peer.id];
+  const uint32_t stream = req.stream_id;
+  room_.post(std::move(*post), [this, weak, stream](const chat::Posted& posted) {
+    auto p = weak.lock();
+    bool open = p && p->h2 && p->h2->stream_open(stream);
+    if (!posted.error.empty()) {
+      if (open)
+        respond(*p, stream, http::json_response(503, chat::error_json(posted.error)));
+      return;
+    }
+    if (open)
+      respond(*p, stream, http::json_response(201, chat::to_json(posted.message)));
+    if (posted.fresh) broadcast(posted.message);
+  });
 }
 
 // One post, one line on every open GET /messages stream, whichever connection
@@ -443,6 +472,7 @@ std::string binary_dir(const char* argv0) {
 
 int main(int argc, char** argv) {
   Options options;
+  options.store.data = store::beside_binary(argv[0], "lesson-2.log");
   flags::Flags f("lesson-2", "A chat streamed over HTTP/2 (TLS with ALPN h2, or h2c).");
   f.add("--port", &options.port, "port to listen on, 0 picks a free one");
   f.add("--trace", &options.trace, "print every HTTP/2 frame in and out, decoded");
@@ -463,6 +493,7 @@ int main(int argc, char** argv) {
   f.add("--max-connections", &options.max_connections,
         "connections open at once, past it new ones are closed (0: up to the "
         "open-file limit)");
+  chat::add_store_flags(f, options.store);
   f.parse(argc, argv);
   if (options.trace) logs::enable_trace();
 
@@ -474,6 +505,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   loop::Loop loop;
+  chat::Journal journal(loop, static_cast<size_t>(options.history));
+  if (std::string error = journal.open(options.store); !error.empty()) {
+    std::fprintf(stderr, "lesson-2: %s\n", error.c_str());
+    return 1;
+  }
   net::Limits limits;
   // Past the limit a new connection is closed unanswered: before its first
   // bytes we cannot know whether it speaks TLS, HTTP/2 or HTTP/1.1.
@@ -485,7 +521,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   options.port = listener.port();
-  StreamingChat app(loop, options, tls);
+  StreamingChat app(loop, options, tls, journal);
   listener.on_accept([&app](const auto& conn) { app.accept(conn); });
   // Installed before the URL is printed: whoever read the URL may signal at once.
   net::on_shutdown_signal(loop, [&] {

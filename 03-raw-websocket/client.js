@@ -3,9 +3,11 @@
 // One HTTP request, upgraded: from then on the connection carries frames both
 // ways, whenever either side likes. No request per message, no held poll.
 //
-//   new WebSocket('ws://host/chat?since=12', ['json'])
+//   new WebSocket('ws://host/chat?since=12&history=…', ['json'])
+//   server → {"type":"hello","history_id":"…"}              once, on connect: a new
+//            id means the server's history was reset (since= was then ignored)
 //   server → {"type":"history","messages":[...],"missed":0}   once, on connect
-//   client → {"type":"post","user":"ada","text":"hi","ref":3}
+//   client → {"type":"post","user":"ada","text":"hi","ref":3,"cid":"…"}
 //   server → {"type":"message","id":13,...}                    to every socket
 //            (our own copy carries "ref":3, so the post knows its answer)
 //   server → {"type":"error","error":"text: must be 1-2000 characters","ref":3}
@@ -30,6 +32,8 @@ export function connect(handlers) {
   // The newest id handed to the page: a reconnect asks for what follows it, so
   // nothing is lost and nothing comes twice.
   let lastId = null;
+  // The server's history we are following: ids mean something only within it.
+  let historyId = null;
   let nextRef = 1;
   const pending = new Map(); // ref -> { resolve, reject, timer }
 
@@ -54,12 +58,13 @@ export function connect(handlers) {
     lastId = msg.id;
   }
 
-  function settle(ref, error, msg) {
+  // unanswered: no answer came, so the page may send the post again (same cid).
+  function settle(ref, error, msg, unanswered = false) {
     const p = pending.get(ref);
     if (!p) return;
     pending.delete(ref);
     clearTimeout(p.timer);
-    error ? p.reject(new Error(error)) : p.resolve(msg);
+    error ? p.reject(Object.assign(new Error(error), { unanswered })) : p.resolve(msg);
   }
 
   function onFrame(event) {
@@ -70,7 +75,14 @@ export function connect(handlers) {
     } catch {
       return;
     }
-    if (data.type === 'history') {
+    if (data.type === 'hello') {
+      // A new history: the history that follows is its latest; ours is gone.
+      if (historyId !== null && data.history_id !== historyId) {
+        handlers.reset();
+        lastId = null;
+      }
+      historyId = data.history_id;
+    } else if (data.type === 'history') {
       if (data.missed > 0) handlers.missed(data.missed);
       for (const msg of data.messages) deliver(msg);
       lastId ??= 0; // an empty room: from now on, everything after id 0
@@ -85,7 +97,8 @@ export function connect(handlers) {
   }
 
   function open() {
-    const url = new URL(lastId === null ? '/chat' : `/chat?since=${lastId}`, location.href);
+    const query = lastId === null ? '' : `?since=${lastId}&history=${historyId}`;
+    const url = new URL(`/chat${query}`, location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     handlers.wire('→', `GET ${url.pathname}${url.search} · Upgrade: websocket`);
     // ["json"]: the subprotocol we offer; the server picks it in its 101.
@@ -104,7 +117,7 @@ export function connect(handlers) {
       handlers.wire('←', `close · ${event.code}${event.reason ? ` ${event.reason}` : ''}`);
       // A post sent on this socket may or may not have reached the room; the
       // history after the reconnect shows it if it did.
-      for (const ref of [...pending.keys()]) settle(ref, 'the connection was lost');
+      for (const ref of [...pending.keys()]) settle(ref, 'the connection was lost', null, true);
       if (!closed) retry();
     };
   }
@@ -126,13 +139,14 @@ export function connect(handlers) {
   open();
 
   return {
-    post(user, text) {
+    post(user, text, cid) {
       if (!ws || ws.readyState !== WebSocket.OPEN)
-        return Promise.reject(new Error('not connected; try again in a moment'));
+        return Promise.reject(Object.assign(new Error('not connected; try again in a moment'),
+          { unanswered: true }));
       const ref = nextRef++;
-      const frame = JSON.stringify({ type: 'post', user, text, ref });
+      const frame = JSON.stringify({ type: 'post', user, text, ref, cid });
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => settle(ref, 'no answer from the server'),
+        const timer = setTimeout(() => settle(ref, 'no answer from the server', null, true),
           POST_TIMEOUT_MS);
         pending.set(ref, { resolve, reject, timer });
         logFrame('→', frame);

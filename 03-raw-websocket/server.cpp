@@ -28,11 +28,15 @@ namespace {
 
 // Wire format
 // -----------
-// GET /chat?since=7 with Upgrade: websocket, then JSON text messages:
-//   server → {"type":"history","messages":[...],"missed":0}   once, on connect
-//   client → {"type":"post","user":"ada","text":"hi","ref":3}  ref: optional, echoed
+// GET /chat?since=7&history=9f2c1e0a7b3d5f61 with Upgrade: websocket, then JSON
+// text messages (since and history optional; ids of another history are ignored):
+//   server → {"type":"hello","history_id":"9f2c1e0a7b3d5f61"}, then
+//            {"type":"history","messages":[...],"missed":0}   once, on connect
+//   client → {"type":"post","user":"ada","text":"hi","ref":3,"cid":"k3"}
+//            ref: optional, echoed; cid: optional, a repeat is stored once
 //   server → {"type":"message","id":8,"user":"ada","text":"hi","time":...}
-//            to every socket; the sender's copy ends with ,"ref":3
+//            to every socket once it is on disk; the sender's copy ends with
+//            ,"ref":3 (a repeated cid gets only that copy, of the stored message)
 //   server → {"type":"error","error":"text: must be 1-2000 characters","ref":3}
 // GET /echo: every message comes back exactly as it was sent (text or binary).
 
@@ -45,6 +49,7 @@ struct Options {
   int64_t head_timeout_ms = 10'000;
   int64_t max_connections = 0;
   std::string allow_origin;
+  chat::StoreOptions store;
   bool trace = false;
 };
 
@@ -56,7 +61,7 @@ constexpr size_t kLatest = 50;  // what a client gets before it has seen anythin
 // a post can be broadcast to all of them.
 class SocketChat {
  public:
-  SocketChat(loop::Loop& loop, const Options& options);
+  SocketChat(loop::Loop& loop, const Options& options, chat::Journal& journal);
 
   void handle(const std::shared_ptr<http::Exchange>& ex);
   void shutdown();
@@ -66,19 +71,21 @@ class SocketChat {
   void open_chat(const std::shared_ptr<http::Exchange>& ex);
   void open_echo(const std::shared_ptr<http::Exchange>& ex);
   void on_chat_message(ws::Socket& socket, bool binary, std::string_view text);
-  void broadcast(const chat::Message& m, ws::Socket& sender, const json::Value* ref);
+  void broadcast(const chat::Message& m, ws::Socket* sender, const json::Value* ref,
+                 bool everyone);
 
   loop::Loop& loop_;
   Options options_;
-  chat::Room room_;
+  chat::Room& room_;
+  const chat::Journal& journal_;  // for the history's id
   ws::HandshakeOptions handshake_;
   ws::SocketOptions socket_options_;
   std::unordered_map<uint64_t, std::shared_ptr<ws::Socket>> sockets_;  // chat and echo
   std::unordered_map<uint64_t, ws::Socket*> chat_;  // chat only
 };
 
-SocketChat::SocketChat(loop::Loop& loop, const Options& options)
-    : loop_(loop), options_(options), room_(static_cast<size_t>(options.history)) {
+SocketChat::SocketChat(loop::Loop& loop, const Options& options, chat::Journal& journal)
+    : loop_(loop), options_(options), room_(journal.room("")), journal_(journal) {
   // Browsers send a "json" subprotocol offer only if our client.js asks for it.
   handshake_.subprotocols = {"json"};
   std::string_view list = options.allow_origin;
@@ -143,6 +150,9 @@ void SocketChat::open_chat(const std::shared_ptr<http::Exchange>& ex) {
   if (!read_since(ex->request(), since))
     return ex->respond(http::json_response(
         400, chat::error_json("since: must be a message id (a whole number >= 0)")));
+  // Ids from another history (the server started afresh) mean nothing here.
+  auto history = ex->request().param("history");
+  if (history && *history != journal_.id()) since.reset();
   auto socket = ws::Socket::upgrade(loop_, ex, handshake_, socket_options_);
   if (!socket) return;  // refused: upgrade() answered with 400, 403 or 426
   uint64_t id = socket->id();
@@ -157,6 +167,9 @@ void SocketChat::open_chat(const std::shared_ptr<http::Exchange>& ex) {
     sockets_.erase(id);
   };
   // The history first, so the client starts where it left off.
+  // The history's id first: a client from another history starts over.
+  socket->send_text(json::stringify(
+      json::Value(json::Object{{"type", "hello"}, {"history_id", journal_.id()}})));
   socket->send_text(history_json(since ? room_.after(*since) : room_.latest(kLatest)));
 }
 
@@ -192,13 +205,27 @@ void SocketChat::on_chat_message(ws::Socket& socket, bool binary, std::string_vi
   std::string error;
   auto post = chat::read_post(*parsed.value, error);
   if (!post) return refuse(error);
-  const chat::Message& m = room_.post(std::move(post->user), std::move(post->text));
-  broadcast(m, socket, ref);
+  // Sent at the end of this turn, once the message is on disk (common/chat.h); by
+  // then the sender may have gone.
+  std::optional<json::Value> kept;
+  if (ref) kept = *ref;
+  const uint64_t id = socket.id();
+  room_.post(std::move(*post), [this, id, kept](const chat::Posted& posted) {
+    auto it = chat_.find(id);
+    ws::Socket* sender = it == chat_.end() ? nullptr : it->second;
+    const json::Value* ref = kept ? &*kept : nullptr;
+    if (posted.error.empty()) return broadcast(posted.message, sender, ref, posted.fresh);
+    if (!sender) return;
+    json::Value reply(json::Object{{"type", "error"}, {"error", posted.error}});
+    if (ref) reply.set("ref", *ref);
+    sender->send_text(json::stringify(reply));
+  });
 }
 
-// The frame is encoded once and the same bytes are queued on every socket.
-void SocketChat::broadcast(const chat::Message& m, ws::Socket& sender,
-                           const json::Value* ref) {
+// The frame is encoded once and the same bytes are queued on every socket
+// (everyone = false: a repeated post, only the sender hears of it again).
+void SocketChat::broadcast(const chat::Message& m, ws::Socket* sender,
+                           const json::Value* ref, bool everyone) {
   std::string json = chat::to_json(m);  // {"id":8,...}
   json.insert(1, "\"type\":\"message\",");  // {"type":"message","id":8,...}
   std::string frame;
@@ -209,12 +236,12 @@ void SocketChat::broadcast(const chat::Message& m, ws::Socket& sender,
   for (auto& [id, socket] : chat_)
     all.push_back(sockets_.at(id));
   for (auto& socket : all)
-    if (socket.get() != &sender || !ref) socket->send_frame(frame);
-  if (ref) {
+    if (everyone && (socket.get() != sender || !ref)) socket->send_frame(frame);
+  if (ref && sender) {
     // The sender's copy carries its ref, so its page can settle the pending post.
     json.pop_back();
     json += ",\"ref\":" + json::stringify(*ref) + "}";
-    sender.send_text(json);
+    sender->send_text(json);
   }
 }
 
@@ -232,6 +259,7 @@ void SocketChat::shutdown() {
 
 int main(int argc, char** argv) {
   Options options;
+  options.store.data = store::beside_binary(argv[0], "lesson-3.log");
   flags::Flags f("lesson-3", "A chat over a WebSocket written by hand (RFC 6455).");
   f.add("--port", &options.port, "port to listen on, 0 picks a free one");
   f.add("--trace", &options.trace, "print every handshake and frame as it crosses");
@@ -244,6 +272,7 @@ int main(int argc, char** argv) {
   f.add("--head-timeout", &options.head_timeout_ms, "ms a request head may take");
   f.add("--max-connections", &options.max_connections,
         "connections open at once, past it 503 (0: up to the open-file limit)");
+  chat::add_store_flags(f, options.store);
   f.parse(argc, argv);
   if (options.trace) logs::enable_trace();
   if (options.max_message < 1) {
@@ -252,7 +281,12 @@ int main(int argc, char** argv) {
   }
 
   loop::Loop loop;
-  SocketChat app(loop, options);
+  chat::Journal journal(loop, static_cast<size_t>(options.history));
+  if (std::string error = journal.open(options.store); !error.empty()) {
+    std::fprintf(stderr, "lesson-3: %s\n", error.c_str());
+    return 1;
+  }
+  SocketChat app(loop, options, journal);
   http::ServerOptions server_options;
   server_options.head_timeout_ms = options.head_timeout_ms;
   http::Server server(loop, server_options, [&app](const auto& ex) { app.handle(ex); });

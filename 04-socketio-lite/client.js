@@ -11,8 +11,8 @@
 //   otherwise            WebSocket first, polling if the WebSocket fails
 //
 // Events:  room:join "general" → ack {room}
-//          msg:get {room, since} → ack {messages, missed}
-//          msg:post {user, text} → ack the stored message (or {error})
+//          msg:get {room, since, history} → ack {messages, missed, history_id}
+//          msg:post {user, text, cid} → ack the stored message (or {error})
 //          msg:new message, online {room, users}   from the server
 //
 // Left out on purpose: binary packets (the chat sends none), several namespaces
@@ -287,6 +287,7 @@ export function connect(handlers) {
   let stopped = false;
   let room = rooms[0];
   let lastId = null; // the newest message id handed to the page in this room
+  let historyId = null; // the server's history: ids mean something only within it
   let syncing = null; // 'joining', or the msg:new that arrive while msg:get is in flight
   let nextAck = 0;
   const acks = new Map(); // ack id → callback(error, reply)
@@ -314,10 +315,12 @@ export function connect(handlers) {
     engine.send(`4${encodeSio({ type: 2, id, data: [event, ...args] })}`);
   }
   // An emit whose ack resolves a promise; refused at once while disconnected
-  // (this client does not buffer, unlike socket.io-client).
+  // (this client does not buffer, unlike socket.io-client). No ack at all is
+  // `unanswered`: the page may send a post again (same cid) after a reconnect.
+  const unanswered = (err) => Object.assign(err, { unanswered: true });
   const ask = (event, arg) => new Promise((resolve, reject) => {
-    if (!connected) return reject(new Error('not connected: try again in a moment'));
-    emit(event, arg, (err, reply) => (err ? reject(err) : resolve(reply)));
+    if (!connected) return reject(unanswered(new Error('not connected: try again in a moment')));
+    emit(event, arg, (err, reply) => (err ? reject(unanswered(err)) : resolve(reply)));
   });
 
   // Hands on what the page lacks, oldest first; ids only grow within a room, so
@@ -341,10 +344,18 @@ export function connect(handlers) {
       await ask('room:join', room);
       if (sentFor !== room) return;
       syncing = [];
-      const query = lastId === null ? { room } : { room, since: lastId };
+      const query = lastId === null ? { room } : { room, since: lastId, history: historyId };
       const page = await ask('msg:get', query);
       if (sentFor !== room) return;
       if (page.error) throw new Error(page.error);
+      // A new history: the page holds its latest; what we showed is gone.
+      if (typeof page.history_id === 'string') {
+        if (historyId !== null && page.history_id !== historyId) {
+          handlers.reset();
+          lastId = null;
+        }
+        historyId = page.history_id;
+      }
       if (page.missed > 0) handlers.missed(page.missed);
       deliver(page.messages);
       lastId ??= 0;
@@ -417,9 +428,9 @@ export function connect(handlers) {
   start();
 
   return {
-    async post(user, text) {
+    async post(user, text, cid) {
       const postedIn = room;
-      const reply = await ask('msg:post', { user, text });
+      const reply = await ask('msg:post', { user, text, cid });
       if (reply.error) throw new Error(reply.error);
       // Ours is newer than every msg:new that came before its ack.
       if (postedIn === room && syncing === null && lastId !== null)

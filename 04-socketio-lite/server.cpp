@@ -45,8 +45,13 @@ namespace {
 //   server → 42["online",{"room":"general","users":["ada","bob"]}]   to the room
 //   client → 421["msg:get",{"room":"general","since":7}]
 //                                       → 431[{"messages":[...],"missed":0}]
-//   client → 422["msg:post",{"user":"ada","text":"hi"}]
+//   client → 421["msg:get",{"room":"general"}], or with "history":"9f2c1e0a7b3d5f61"
+//                                       → 431[{"messages":[...],"missed":0,
+//                                              "history_id":"9f2c1e0a7b3d5f61"}]
+//            since from another history (the server started afresh) is ignored
+//   client → 422["msg:post",{"user":"ada","text":"hi","cid":"k3"}]
 //                                       → 432[{"id":8,...}] or 432[{"error":"..."}]
+//            once it is on disk; a repeated cid gets the message already stored
 //   server → 42["msg:new",{"id":8,"user":"ada","text":"hi","time":...}]  to the others
 //   POST /api/messages {"room":"general","user":"ada","text":"hi"}
 //                                       → 201 {"id":8,...}, and msg:new to the room
@@ -63,6 +68,7 @@ struct Options {
   int64_t head_timeout_ms = 10'000;
   int64_t max_connections = 0;
   std::string cors_origin;
+  chat::StoreOptions store;
   bool protocol_echo = false;
   bool trace = false;
 };
@@ -90,7 +96,8 @@ static std::optional<std::string> not_unicode(const json::Value& post) {
 // the chat adds is two fields in each socket's data: {"user":"ada","room":"general"}.
 class SocketIoChat {
  public:
-  SocketIoChat(const Options& options, eio::Server& engine, sio::Server& io);
+  SocketIoChat(const Options& options, eio::Server& engine, sio::Server& io,
+               chat::Journal& journal);
 
   void handle(const std::shared_ptr<http::Exchange>& ex);
   void shutdown(std::function<void()> done);
@@ -108,13 +115,16 @@ class SocketIoChat {
   Options options_;
   eio::Server& engine_;
   sio::Server& io_;
-  std::map<std::string, chat::Room> rooms_;  // each room keeps its own history
+  // Each room keeps its own history, all of them in one log (common/chat.h).
+  std::map<std::string, chat::Room*> rooms_;
+  const chat::Journal& journal_;  // for the history's id
 };
 
-SocketIoChat::SocketIoChat(const Options& options, eio::Server& engine, sio::Server& io)
-    : options_(options), engine_(engine), io_(io) {
+SocketIoChat::SocketIoChat(const Options& options, eio::Server& engine, sio::Server& io,
+                           chat::Journal& journal)
+    : options_(options), engine_(engine), io_(io), journal_(journal) {
   for (const char* name : kRooms)
-    rooms_.emplace(name, chat::Room(static_cast<size_t>(options.history)));
+    rooms_.emplace(name, &journal.room(name));
   if (options.protocol_echo) {
     sio::install_protocol_echo(io_);
     return;
@@ -165,16 +175,19 @@ void SocketIoChat::serve_asset(const std::shared_ptr<http::Exchange>& ex) {
 
 chat::Room* SocketIoChat::find_room(const std::string& name) {
   auto it = rooms_.find(name);
-  return it == rooms_.end() ? nullptr : &it->second;
+  return it == rooms_.end() ? nullptr : it->second;
 }
 
-// {"messages":[{...},{...}],"missed":0}
-static json::Value page_value(const chat::Page& page) {
+// {"messages":[{...},{...}],"missed":0}, then "history_id":"..." if given
+static json::Value page_value(const chat::Page& page,
+                              const std::string* history = nullptr) {
   json::Array messages;
   for (const chat::Message* m : page.messages)
     messages.push_back(chat::to_value(*m));
-  return json::Value(json::Object{{"messages", std::move(messages)},
-                                  {"missed", json::Value(page.missed)}});
+  json::Value v(json::Object{{"messages", std::move(messages)},
+                             {"missed", json::Value(page.missed)}});
+  if (history) v.set("history_id", *history);
+  return v;
 }
 
 static sio::Args error_reply(const std::string& error) {
@@ -200,10 +213,14 @@ void SocketIoChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
   std::string error;
   auto post = chat::read_post(*body.value, error);
   if (!post) return ex->respond(http::json_response(400, chat::error_json(error)));
-  const chat::Message& m = target->post(std::move(post->user), std::move(post->text));
-  ex->respond(http::json_response(201, chat::to_json(m)));
-  if (sio::Server* io = sio::registry::io())
-    io->to(room->as_string()).emit("msg:new", sio::Args{chat::to_value(m)});
+  // Answered at the end of this turn, once the message is on disk (common/chat.h).
+  target->post(std::move(*post), [ex, name = room->as_string()](const chat::Posted& p) {
+    if (!p.error.empty())
+      return ex->respond(http::json_response(503, chat::error_json(p.error)));
+    ex->respond(http::json_response(201, chat::to_json(p.message)));
+    if (sio::Server* io = sio::registry::io(); io && p.fresh)
+      io->to(name).emit("msg:new", sio::Args{chat::to_value(p.message)});
+  });
 }
 
 void SocketIoChat::on_connection(const std::shared_ptr<sio::Socket>& socket) {
@@ -254,17 +271,22 @@ void SocketIoChat::get_messages(sio::Socket& socket, const sio::Args& args,
   const json::Value* query = args.size() ? &args[0] : nullptr;
   const json::Value* room = query ? query->find("room") : nullptr;
   const json::Value* since = query ? query->find("since") : nullptr;
+  const json::Value* history = query ? query->find("history") : nullptr;
   std::string name = room && room->is_string() ? room->as_string() : "";
   if (!room) name = socket.data.find("room") ? socket.data.find("room")->as_string() : "";
   chat::Room* target = find_room(name);
   if (!target) return ack(error_reply(kNoSuchRoom));
-  if (!since || since->is_null())
-    return ack(sio::Args{page_value(target->latest(kLatest))});
+  // A since from another history means nothing here: that client starts over.
+  bool other =
+      history && !(history->is_string() && history->as_string() == journal_.id());
+  if (!since || since->is_null() || other)
+    return ack(sio::Args{page_value(target->latest(kLatest), &journal_.id())});
   double n = since->is_number() ? since->as_number() : -1;
   if (n < 0 || n > 9007199254740991.0 ||
       n != static_cast<double>(static_cast<uint64_t>(n)))
     return ack(error_reply("since: must be a message id (a whole number >= 0)"));
-  ack(sio::Args{page_value(target->after(static_cast<uint64_t>(n)))});
+  ack(sio::Args{page_value(target->after(static_cast<uint64_t>(n)),
+                           history ? &journal_.id() : nullptr)});
 }
 
 // 2["msg:post",{"user":"ada","text":"hi"}]: stored in the socket's room, answered
@@ -288,13 +310,22 @@ void SocketIoChat::send_message(sio::Socket& socket, const sio::Args& args,
   // The name in the post is the one shown; the online list follows a rename.
   bool renamed = socket.data.find("user")->as_string() != post->user;
   socket.data.set("user", post->user);
-  const chat::Message& m =
-      find_room(room->as_string())->post(std::move(post->user), std::move(post->text));
-  json::Value value = chat::to_value(m);
-  if (ack) ack(sio::Args{value});
-  // socket.to(room) leaves the sender out: it has its copy in the ack.
-  socket.to(room->as_string()).emit("msg:new", sio::Args{value});
-  if (renamed) announce_online(room->as_string());
+  // Answered at the end of this turn, once the message is on disk (common/chat.h);
+  // by then the socket may have gone, so it is left out of msg:new by its id (the
+  // room every socket is in) rather than through the socket.
+  const std::string name = room->as_string();
+  find_room(name)->post(std::move(*post), [this, ack, name, id = socket.id(),
+                                           renamed](const chat::Posted& p) {
+    if (!p.error.empty()) {
+      if (ack) ack(error_reply(p.error));
+      return;
+    }
+    json::Value value = chat::to_value(p.message);
+    if (ack) ack(sio::Args{value});
+    // .except(id) leaves the sender out: it has its copy in the ack.
+    if (p.fresh) io_.to(name).except(id).emit("msg:new", sio::Args{value});
+    if (renamed) announce_online(name);
+  });
 }
 
 // 2["online",{"room":"general","users":["ada","bob"]}] to everyone in the room.
@@ -324,6 +355,7 @@ void SocketIoChat::shutdown(std::function<void()> done) {
 
 int main(int argc, char** argv) {
   Options options;
+  options.store.data = store::beside_binary(argv[0], "lesson-4.log");
   flags::Flags f("lesson-4",
                  "A chat over Socket.IO (v5, on Engine.IO v4) written by hand.");
   f.add("--port", &options.port, "port to listen on, 0 picks a free one");
@@ -343,10 +375,16 @@ int main(int argc, char** argv) {
         "connections open at once, past it 503 (0: up to the open-file limit)");
   f.add("--protocol-echo", &options.protocol_echo,
         "serve what the Engine.IO and Socket.IO protocol test suites expect");
+  chat::add_store_flags(f, options.store);
   f.parse(argc, argv);
   if (options.trace) logs::enable_trace();
 
   loop::Loop loop;
+  chat::Journal journal(loop, static_cast<size_t>(options.history));
+  if (std::string error = journal.open(options.store); !error.empty()) {
+    std::fprintf(stderr, "lesson-4: %s\n", error.c_str());
+    return 1;
+  }
   eio::Options engine_options;
   engine_options.ping_interval_ms = options.ping_interval_ms;
   engine_options.ping_timeout_ms = options.ping_timeout_ms;
@@ -361,7 +399,7 @@ int main(int argc, char** argv) {
   io_options.limits.max_attachment_bytes = static_cast<size_t>(options.max_payload);
   sio::Server io(loop, engine, io_options);
   sio::registry::install(&io);
-  SocketIoChat app(options, engine, io);
+  SocketIoChat app(options, engine, io, journal);
 
   // --protocol-echo also serves a raw Engine.IO echo at /engine.io/.
   engine_options.path = "/engine.io/";

@@ -3,9 +3,14 @@
 // sends and receives. The transport interface:
 //   export const name                      shown in the header
 //   export const rooms                     optional: room names (lesson 04)
-//   export function connect(handlers) -> { post(user, text), close(), join(room) }
+//   export function connect(handlers) -> { post(user, text, cid), close(), join(room) }
 //   handlers: message(msg), missed(n), status(connected), wire(direction, text),
-//             online(users)
+//             online(users), reset()
+// post() rejects with err.unanswered = true when no answer came (the connection
+// was lost): the page then sends it once more, with the same cid, after the
+// reconnect; the server stores a cid once. reset(): the server's history is not
+// the one this page showed (its log was deleted, or it keeps none); the
+// transport then delivers the new history.
 //
 // Everything a user typed reaches the page through textContent, never as HTML,
 // so a message like <img src=x onerror=alert(1)> is shown as those characters.
@@ -23,6 +28,7 @@ const textBox = $('text');
 // the history, the page only the recent past.
 const MAX_MESSAGES = 1000;
 const MAX_WIRE = 300;
+const RESEND_AFTER_MS = 5000;
 
 // A message can arrive twice: as the answer to our own post and through the
 // stream. Its id, assigned by the server, says it is the same message.
@@ -100,6 +106,33 @@ function showMissed(n) {
   pinned(list, () => place(node, newestId + 0.5));
 }
 
+// A client-made id for each post: the server stores a cid once, so a post
+// sent again after a lost answer is not doubled.
+function newCid() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// Posts whose answer was lost, waiting for the connection to come back.
+const unanswered = [];
+let online = false;
+function resendUnanswered() {
+  // After this turn: a transport delivers the first answer (and a reset) in
+  // the same turn it reports the connection up.
+  queueMicrotask(() => {
+    for (const send of unanswered.splice(0)) send();
+  });
+}
+
+function showReset() {
+  clearMessages();
+  const node = el('p', 'notice');
+  node.id = 'reset-notice';
+  node.textContent = "the server's history was reset";
+  pinned(list, () => place(node, 0.5));
+  resendUnanswered();
+}
+
 function clearMessages() {
   for (const node of [...list.children]) if (!node.classList.contains('pending')) node.remove();
   shown.clear();
@@ -108,6 +141,8 @@ function clearMessages() {
 }
 
 function showStatus(connected) {
+  online = connected;
+  if (connected) resendUnanswered();
   const dot = $('status');
   const label = connected ? 'connected' : 'disconnected';
   dot.dataset.connected = String(connected);
@@ -175,6 +210,7 @@ const handle = transport.connect({
   status: showStatus,
   wire: logWire,
   online: showOnline,
+  reset: showReset,
 });
 
 // Rooms exist only where the transport has them (lesson 04).
@@ -200,17 +236,31 @@ $('compose').addEventListener('submit', async (event) => {
   showError('');
   const pending = messageElement({ user, text }, true);
   pinned(list, () => place(pending, Infinity), true);
-  const sentIn = epoch;
-  try {
-    const msg = await handle.post(user, text);
-    if (sentIn === epoch) showMessage(msg);
-  } catch (err) {
-    // The server's reason ("text: must be 1-2000 characters"); the text goes
-    // back in the box, unless something new was typed meanwhile.
-    showError(err.message);
-    if (!textBox.value) textBox.value = text;
-  } finally {
-    pending.remove();
+  const cid = newCid();
+  for (let attempt = 1; ; attempt++) {
+    const sentIn = epoch;
+    try {
+      const msg = await handle.post(user, text, cid);
+      if (sentIn === epoch) showMessage(msg);
+    } catch (err) {
+      // No answer: the server may have stored it or not. Once it is back, the
+      // same post again, once; its cid makes a stored one come back as it is.
+      if (err.unanswered && attempt === 1) {
+        await new Promise((resolve) => {
+          unanswered.push(resolve);
+          // The transport may not have seen the connection drop: if it never
+          // does, try again anyway after a while.
+          setTimeout(() => online && resolve(), RESEND_AFTER_MS);
+        });
+        continue;
+      }
+      // The server's reason ("text: must be 1-2000 characters"); the text goes
+      // back in the box, unless something new was typed meanwhile.
+      showError(err.message);
+      if (!textBox.value) textBox.value = text;
+    }
+    break;
   }
+  pending.remove();
 });
 textBox.addEventListener('input', () => showError(''));

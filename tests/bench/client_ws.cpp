@@ -92,7 +92,8 @@ class WsClientBase : public Client {
   std::string out_;
 };
 
-// Lesson 03: {"type":"history",...} once, then {"type":"message",...} per post.
+// Lesson 03: {"type":"hello",...} and {"type":"history",...} once, then
+// {"type":"message",...} per post.
 class WsClient : public WsClientBase {
  public:
   using WsClientBase::WsClientBase;
@@ -114,7 +115,7 @@ class WsClient : public WsClientBase {
       });
     } else if (payload.starts_with("{\"type\":\"history\"")) {
       env_.sink.ready(*this);
-    } else {
+    } else if (!payload.starts_with("{\"type\":\"hello\"")) {  // the history's id
       fail("unexpected message: " + std::string(payload.substr(0, 80)));
     }
   }

@@ -5,7 +5,10 @@
 // stdout (and to BUILD/bench.md, with every raw result in BUILD/bench.json).
 //
 //   node tests/bench/run.mjs build/bench [--quick] [--only 1,3] [--seconds N]
-//        [--scenarios fanout,echo,wrk] [--peers node,bun,h2o]
+//        [--scenarios fanout,echo,wrk] [--peers node,bun,h2o] [--fsync-only]
+//
+// --fsync-only runs just the log's scenario (ours with --fsync turn against
+// ours with --fsync off), no peers.
 //
 // The same choices as environment variables: BENCH_ONLY=1,3 BENCH_SECONDS=3
 // BENCH_SCENARIOS=fanout BENCH_PEERS=bun (a flag wins over its variable).
@@ -16,6 +19,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +42,7 @@ const onlyScenarios = list(option('--scenarios', 'BENCH_SCENARIOS'));
 const onlyPeers = list(option('--peers', 'BENCH_PEERS'));
 const wantScenario = (id) => !onlyScenarios || onlyScenarios.includes(id);
 const wantPeer = (id) => !onlyPeers || onlyPeers.includes(id);
+const fsyncOnly = process.argv.includes('--fsync-only');
 
 // Seconds measured per load scenario (after a 1 s warm-up); --quick for a smoke run.
 const SECONDS = Number(option('--seconds', 'BENCH_SECONDS') ?? (quick ? 2 : 5));
@@ -389,7 +394,9 @@ async function limit(args) {
 }
 
 function serverCommand(lesson, side) {
-  if (side === 'ours') return [path.join(build, `lesson-${lesson.n}`), []];
+  // Ours keeps no log here (the peers keep their history in memory): durability()
+  // measures what the log costs.
+  if (side === 'ours') return [path.join(build, `lesson-${lesson.n}`), ['--data', 'none']];
   return side.cmd();
 }
 
@@ -563,7 +570,7 @@ async function benchExtra(extra, lesson) {
     return r;
   };
   results.ours = await runOn(() =>
-    startServer(path.join(build, `lesson-${lesson.n}`), ['--port', '0']));
+    startServer(path.join(build, `lesson-${lesson.n}`), ['--port', '0', '--data', 'none']));
   const servers = extra.servers(lesson).filter((s) => wantPeer(s.id));
   for (const server of servers) {
     if (server.missing) continue;
@@ -590,6 +597,41 @@ async function benchExtra(extra, lesson) {
   }
 }
 
+// The log's cost (common/store.h): the fanout scenario against a lesson keeping
+// a fresh --data file, once with --fsync turn (one fdatasync per loop turn
+// before the answers) and once with --fsync off.
+async function durability(lesson) {
+  const results = {};
+  const fanout = scenarios.find((s) => s.id === 'fanout');
+  for (const mode of ['turn', 'off']) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-log-'));
+    const data = path.join(dir, 'chat.log');
+    let server;
+    try {
+      server = await startServer(path.join(build, `lesson-${lesson.n}`),
+        ['--port', '0', '--data', data, '--fsync', mode]);
+      await sleep(300);
+      results[mode] = await loadgen(server, lesson.proto, fanout.args);
+      await stopServer(server);
+      results[mode].log_bytes = fs.statSync(data).size;
+    } catch (e) {
+      results[mode] = { failed: e.message };
+      if (server) await stopServer(server);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    log(`${lesson.name} --fsync ${mode}:`, JSON.stringify(results[mode]));
+  }
+  raw.lessons[lesson.n] ??= {};
+  raw.lessons[lesson.n].durability = results;
+  const value = (r, f) => (r && !r.failed ? f(r) : undefined);
+  const title = `${lesson.name}: --fsync turn (ours) vs --fsync off (peer column), ` +
+    '1,000 clients, 10 posters flat out';
+  rows.push(row(`${title}: delivered msg/s`, value(results.turn, (r) => r.delivered_per_s),
+    value(results.off, (r) => r.delivered_per_s), 'higher', describe(results.turn)));
+  rows.push(row(`${title}: p99 latency (ms)`, value(results.turn, (r) => r.p99_us / 1000),
+    value(results.off, (r) => r.p99_us / 1000), 'lower'));
+}
+
 async function main() {
   if (!fs.existsSync(path.join(build, 'loadgen'))) {
     log(`${build}/loadgen is missing: run make bench`);
@@ -603,10 +645,13 @@ async function main() {
       rows.push(`| ${lesson.name}: not built, skipped | | | | | | |`);
       continue;
     }
-    await benchLesson(lesson);
-    for (const extra of extras.filter((e) => e.lesson === lesson.n)) {
-      await benchExtra(extra, lesson);
+    if (!fsyncOnly) {
+      await benchLesson(lesson);
+      for (const extra of extras.filter((e) => e.lesson === lesson.n)) {
+        await benchExtra(extra, lesson);
+      }
     }
+    if (wantScenario('fanout')) await durability(lesson);
   }
   raw.machine = machine();
   const table = [

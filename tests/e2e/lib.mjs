@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 
 export const BUILD_DIR = process.env.BUILD_DIR ?? 'build';
 
-// Starts build/lesson-N --port 0 (plus args) and resolves once it prints its URL,
+// Starts build/lesson-N --port 0 --data none (plus args) and resolves once it prints its URL,
 // the first line on stdout. The result:
 //   url       'http://localhost:PORT/' as printed (https for lesson 02)
 //   port      the port number
@@ -21,7 +21,10 @@ export async function startLesson(n, args = [], options = {}) {
   const binary = path.resolve(BUILD_DIR, `lesson-${n}`);
   // LESSON_WRAPPER runs the binary under another program (make valgrind).
   const wrapper = (process.env.LESSON_WRAPPER ?? '').split(' ').filter(Boolean);
-  const argv = [...wrapper, binary, '--port', '0', ...args];
+  // Memory only unless a test names a log (--data): tests must not share history.
+  // options.port starts on a given port (a restart on the port a page knows).
+  const data = args.includes('--data') ? [] : ['--data', 'none'];
+  const argv = [...wrapper, binary, '--port', String(options.port ?? 0), ...data, ...args];
   const proc = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },

@@ -40,7 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // As main() builds them; the Context is never loaded, as no TLS reaches it.
   loop::Loop loop;
   tls::Context tls;
-  StreamingChat app(loop, options, tls);
+  // The log in memory only: a fuzz input writes no file.
+  chat::Journal journal(loop, static_cast<size_t>(options.history));
+  journal.open({"none", "turn"});
+  StreamingChat app(loop, options, tls, journal);
   {
     fuzz::Harness harness(loop, limits, [&app](const auto& conn) { app.accept(conn); });
     harness.first_bytes = [](std::string& bytes) {

@@ -41,7 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // As main() builds them.
   loop::Loop loop;
-  SocketChat app(loop, options);
+  // The log in memory only: a fuzz input writes no file.
+  chat::Journal journal(loop, static_cast<size_t>(options.history));
+  journal.open({"none", "turn"});
+  SocketChat app(loop, options, journal);
   http::ServerOptions server_options;
   server_options.head_timeout_ms = options.head_timeout_ms;
   server_options.idle_timeout_ms = now ? 0 : later;

@@ -72,7 +72,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   io_options.limits.max_attachment_bytes = static_cast<size_t>(options.max_payload);
   sio::Server io(loop, engine, io_options);
   sio::registry::install(&io);
-  SocketIoChat app(options, engine, io);
+  // The log in memory only: a fuzz input writes no file.
+  chat::Journal journal(loop, static_cast<size_t>(options.history));
+  journal.open({"none", "turn"});
+  SocketIoChat app(options, engine, io, journal);
   engine_options.path = "/engine.io/";
   eio::Server echo_engine(loop, engine_options);
   if (options.protocol_echo) {
