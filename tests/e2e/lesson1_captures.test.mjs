@@ -24,7 +24,8 @@ function blocks(text) {
   return out;
 }
 const normal = (line) => line.replace(/localhost:\d+/g, 'localhost:PORT')
-  .replace(/Date: .* GMT/, 'Date: D').replace(/"time":\d+/g, '"time":T');
+  .replace(/Date: .* GMT/, 'Date: D').replace(/"time":\d+/g, '"time":T')
+  .replace(/"history_id":"[0-9a-f]+"/, '"history_id":H');
 
 describe('lesson 01: the README captures', () => {
   let server;
@@ -37,7 +38,7 @@ describe('lesson 01: the README captures', () => {
 
   test('the README curl commands print the README exchange', T, async () => {
     const readme = await readFile(README, 'utf8');
-    const commands = blocks(readme).find((b) => b[0]?.includes('build/lesson-1 --trace --port 8001'));
+    const commands = blocks(readme).find((b) => b[0]?.includes('build/lesson-1 --trace --port 8001 --data none'));
     assert.ok(commands, 'the README gives the commands');
     // One command per line once continuations are joined; the server is ours.
     const lines = commands.join('\n').replace(/\\\n\s*/g, ' ').split('\n').slice(1)
