@@ -102,8 +102,11 @@ void Server::add_cors(const Options& options, const http::Request& req,
 // Forbidden, else 400); a refused WebSocket upgrade gets the bare message.
 void Server::refuse(const std::shared_ptr<http::Exchange>& ex, int code, bool websocket) {
   const http::Request& req = ex->request();
-  logs::info("#%llu eio refused %s %s: %d %s", (unsigned long long)ex->connection_id(),
-             req.method.c_str(), req.target.c_str(), code, error_message(code));
+  // The path only: the query may carry a sid, a credential.
+  std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+  logs::info("#%llu eio refused %s %.*s: %d %s", (unsigned long long)ex->connection_id(),
+             req.method.c_str(), (int)path.size(), path.data(), code,
+             error_message(code));
   if (websocket) {
     http::Response r =
         http::text_response(code == kForbidden ? 403 : 400, error_message(code));
@@ -251,6 +254,7 @@ void Server::handshake(const std::shared_ptr<http::Exchange>& ex, bool websocket
   std::shared_ptr<ws::Socket> ws;
   if (websocket && !(ws = accept_websocket(ex))) return;  // upgrade() answered
   auto session = std::make_shared<Socket>(*this, new_sid(), ex->request());
+  session->log_name_ = "session " + std::to_string(++sessions_opened_);
   json::Array upgrades;
   // A WebSocket session has nothing better to upgrade to.
   if (!websocket) upgrades.push_back("websocket");
@@ -267,7 +271,8 @@ void Server::handshake(const std::shared_ptr<http::Exchange>& ex, bool websocket
     session->on_poll(ex);  // answered at once: the open packet is waiting
   }
   session->schedule_ping();
-  logs::trace("eio %s opened over %s", session->id().c_str(), session->transport());
+  logs::trace("eio %s opened over %s as %s", session->id().c_str(), session->transport(),
+              session->log_name().c_str());
   if (on_connection) on_connection(session);
 }
 
@@ -279,7 +284,7 @@ void Server::upgrade(const std::shared_ptr<http::Exchange>& ex, Socket& session)
   if (!ws) return;
   if (session.ws_ || session.probe_ || !session.open()) {
     logs::info("eio %s: a second WebSocket for the session, closed",
-               session.id().c_str());
+               session.log_name().c_str());
     retire(std::move(ws));
     return;
   }

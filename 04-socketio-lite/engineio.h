@@ -67,6 +67,9 @@ class Server;
 class Socket : public std::enable_shared_from_this<Socket> {
  public:
   const std::string& id() const { return id_; }
+  // The sid is a bearer credential: logs name a session by its number instead
+  // ("session 12"); only --trace shows which sid that is.
+  const std::string& log_name() const { return log_name_; }
   const char* transport() const { return websocket_ ? "websocket" : "polling"; }
   const http::Request& handshake() const { return handshake_; }
   bool open() const { return state_ == State::open; }
@@ -110,6 +113,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   loop::Loop& loop_;
   Options options_;
   std::string id_;
+  std::string log_name_;
   http::Request handshake_;
   State state_ = State::open;
   std::vector<Packet> pending_;  // written, not sent yet (polling)
@@ -163,6 +167,7 @@ class Server {
   loop::Loop& loop_;
   Options options_;
   std::map<std::string, std::shared_ptr<Socket>> sessions_;
+  uint64_t sessions_opened_ = 0;  // numbers the sessions for the logs
   struct Retired {
     int64_t until;
     std::shared_ptr<ws::Socket> ws;

@@ -55,8 +55,8 @@ void Socket::write(Packet packet) {
   pending_bytes_ += packet.data.size() + 1;
   pending_.push_back(std::move(packet));
   if (!ws_ && !poll_ && pending_bytes_ > kMaxPendingBytes) {
-    logs::warn("eio %s: %zu bytes waiting for a GET; closing the session", id_.c_str(),
-               pending_bytes_);
+    logs::warn("eio %s: %zu bytes waiting for a GET; closing the session",
+               log_name_.c_str(), pending_bytes_);
     return finish("transport error");
   }
   flush();
@@ -127,7 +127,7 @@ void Socket::receive(const Packet& p, const char* via) {
     case PacketType::ping:
       // Engine.IO v4 "Heartbeat" (and "From v3 to v4"): only the server pings now.
       logs::info("eio %s: a ping from the client (only the server pings in v4)",
-                 id_.c_str());
+                 log_name_.c_str());
       finish("transport error");
       break;
     case PacketType::open:
@@ -148,7 +148,7 @@ void Socket::schedule_ping() {
     self->pong_timer_ = self->loop_.after(self->options_.ping_timeout_ms, [weak] {
       auto self = weak.lock();
       if (!self) return;
-      logs::info("eio %s: no pong within %lldms", self->id_.c_str(),
+      logs::info("eio %s: no pong within %lldms", self->log_name_.c_str(),
                  (long long)self->options_.ping_timeout_ms);
       self->finish("ping timeout");
     });
@@ -165,7 +165,7 @@ void Socket::on_poll(const std::shared_ptr<http::Exchange>& ex) {
   // and the second one an empty 400.
   if (poll_) {
     logs::info("eio %s: a second GET while one is held; closing the session",
-               id_.c_str());
+               log_name_.c_str());
     finish("transport error");
     http::Response r = http::text_response(400, "");
     Server::add_cors(options_, ex->request(), r);
@@ -202,7 +202,7 @@ void Socket::on_post(const std::shared_ptr<http::Exchange>& ex) {
   // them; the reference refuses a body sent as application/octet-stream.
   const std::string* type = req.header("content-type");
   if (type && type->compare(0, 24, "application/octet-stream") == 0) {
-    logs::info("eio %s: a POST body must be text in v4", id_.c_str());
+    logs::info("eio %s: a POST body must be text in v4", log_name_.c_str());
     ex->respond(Server::error_response(options_, req, kBadRequest));
     finish("transport error");
     return;
@@ -220,7 +220,8 @@ void Socket::on_post(const std::shared_ptr<http::Exchange>& ex) {
   std::vector<Packet> packets;
   DecodeResult decoded = decode_payload(req.body, packets);
   if (!decoded.ok) {
-    logs::info("eio %s: %s; closing the session", id_.c_str(), decoded.error.c_str());
+    logs::info("eio %s: %s; closing the session", log_name_.c_str(),
+               decoded.error.c_str());
     ex->respond(Server::error_response(options_, req, kBadRequest));
     finish("parse error");
     return;
@@ -269,7 +270,7 @@ void Socket::on_ws_message(ws::Socket* from, bool binary, std::string_view paylo
   if (binary) {
     p = binary_packet(payload);
   } else if (DecodeResult r = decode_packet(payload, p); !r.ok) {
-    logs::info("eio %s: %s", id_.c_str(), r.error.c_str());
+    logs::info("eio %s: %s", log_name_.c_str(), r.error.c_str());
     is_probe ? drop_probe() : finish("parse error");
     return;
   }
@@ -300,7 +301,7 @@ void Socket::probe(std::shared_ptr<ws::Socket> ws) {
   upgrade_timer_ = loop_.after(options_.upgrade_timeout_ms, [weak] {
     auto self = weak.lock();
     if (!self || !self->probe_) return;
-    logs::info("eio %s: the upgrade was not completed in time", self->id_.c_str());
+    logs::info("eio %s: the upgrade was not completed in time", self->log_name_.c_str());
     self->drop_probe();
   });
 }
@@ -331,7 +332,7 @@ void Socket::on_probe_packet(const Packet& p) {
   probe_.reset();
   probed_ = false;
   websocket_ = true;
-  logs::info("eio %s upgraded to websocket", id_.c_str());
+  logs::info("eio %s upgraded to websocket", log_name_.c_str());
   if (state_ == State::closing) return finish("forced close");
   flush();  // what was written during the upgrade
 }
@@ -391,7 +392,7 @@ void Socket::wait_for_poll(int64_t ms) {
   loop_.cancel(close_timer_);
   close_by_ms_ = by;
   logs::info("eio %s: no GET held; the close packet waits %lldms for the next one",
-             id_.c_str(), (long long)ms);
+             log_name_.c_str(), (long long)ms);
   std::weak_ptr<Socket> weak = weak_from_this();
   close_timer_ = loop_.after(ms, [weak] {
     if (auto self = weak.lock()) self->finish("forced close");
@@ -415,7 +416,7 @@ void Socket::finish(const std::string& reason) {
   release(ws_);
   release(probe_);
   if (server_) server_->forget(id_);
-  logs::info("eio %s closed (%s)", id_.c_str(), reason.c_str());
+  logs::info("eio %s closed (%s)", log_name_.c_str(), reason.c_str());
   // on_close is called once and then dropped, with whatever it holds; on_message
   // stays, since this may be running inside it.
   std::function<void(const std::string&)> callback;

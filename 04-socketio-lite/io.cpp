@@ -45,7 +45,8 @@ void Client::start() {
     if (!self) return;
     self->connect_timer_ = 0;
     if (!self->sockets_.empty()) return;
-    logs::info("sio %s: no namespace joined in time, closing", self->conn_->id().c_str());
+    logs::info("sio %s: no namespace joined in time, closing",
+               self->conn_->log_name().c_str());
     self->close("forced server close");
   });
 }
@@ -75,7 +76,7 @@ void Client::on_message(std::string_view data, bool binary) {
   if (r.status == Decoder::Status::need_more) return;
   if (r.status == Decoder::Status::error) {
     // A packet that does not parse ends the session, as in the reference.
-    logs::warn("sio %s: closing, packet refused: %s (%s)", conn_->id().c_str(),
+    logs::warn("sio %s: closing, packet refused: %s (%s)", conn_->log_name().c_str(),
                r.error.c_str(), logs::printable(data, 80).c_str());
     return close("parse error");
   }
@@ -90,13 +91,13 @@ void Client::on_packet(Packet& p) {
   // Socket.IO v5 "Connection to a namespace": "If the server does not receive a
   // CONNECT packet first, then it MUST close the connection immediately."
   if (!seen_connect_) {
-    logs::warn("sio %s: closing, first packet was %s, not CONNECT", conn_->id().c_str(),
-               type_name(p.type));
+    logs::warn("sio %s: closing, first packet was %s, not CONNECT",
+               conn_->log_name().c_str(), type_name(p.type));
     return close("parse error");
   }
   if (p.type == Type::connect_error) {
     logs::warn("sio %s: closing, CONNECT_ERROR is the server's to send",
-               conn_->id().c_str());
+               conn_->log_name().c_str());
     return close("parse error");
   }
   // A packet for a namespace this client is not in: it may have crossed our

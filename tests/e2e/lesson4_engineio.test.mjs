@@ -259,7 +259,13 @@ describe('lesson 04: Engine.IO v4', () => {
     const pending = await held(calm, sid, { signal: controller.signal });
     controller.abort();
     await pending.response.catch(() => {});
-    await calm.waitFor(new RegExp(`eio ${sid} closed \\(transport error\\)`), 'stderr');
+    // The log names the session by its number (the sid is a credential); --trace
+    // says which number this sid got.
+    const opened = calm.lines.map((l) => l.match(`^eio ${sid} opened over polling as (session \\d+)$`))
+      .find(Boolean);
+    assert.ok(opened, 'the trace names the session');
+    await calm.waitFor(new RegExp(`eio ${opened[1]} closed \\(transport error\\)`), 'stderr');
+    assert.ok(!calm.stderr().includes(sid), 'the sid is not in the log');
     await assertError(await post(calm.url, sid, '4x'), 400, 1, 'Session ID unknown');
   });
 

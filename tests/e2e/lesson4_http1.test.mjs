@@ -43,7 +43,7 @@ describe('lesson 04: HTTP/1.1 rules', () => {
       const get = await request(server.port, `GET ${handshake} HTTP/1.1\r\n${H}\r\n`);
       assert.equal(get.status, 200);
       assert.match(get.body, /^0\{"sid":/);
-      await server.waitFor(/^eio \S+ opened over polling$/);
+      await server.waitFor(/^eio \S+ opened over polling as session \d+$/);
       assert.equal(server.lines.filter((l) => /^eio \S+ opened over/.test(l)).length, 1);
     });
 });
