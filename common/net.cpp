@@ -83,7 +83,27 @@ void Connection::after_eof() {
     if (queued() == 0) close_now();
     return;
   }
-  if (paused_ && !in_.empty()) return;  // requests behind a held one: answer them first
+  // Requests behind a held one, or handed over by a resume() still to run: answer
+  // them first.
+  if ((paused_ || resume_pending_) && !in_.empty()) return;
+  if (resume_pending_) return;  // resume()'s turn looks again
+  // A request still unanswered may be answered at the end of this turn (a post
+  // waits for its log record): look again then. Still unanswered after that, it
+  // is a held poll whose client has left, and the connection is closed.
+  if (paused_) {
+    if (eof_recheck_) return;
+    eof_recheck_ = true;
+    std::weak_ptr<Connection> weak = weak_from_this();
+    if (weak.expired()) return close_after_flush();
+    loop_.defer([weak] {
+      auto self = weak.lock();
+      if (!self) return;
+      self->eof_recheck_ = false;
+      if (self->paused_ && self->open() && !self->closing_) return self->close_after_flush();
+      self->after_eof();
+    });
+    return;
+  }
   close_after_flush();
 }
 
@@ -228,10 +248,13 @@ void Connection::resume() {
   paused_ = false;
   // Deliver what arrived while paused, from the loop rather than from inside
   // whatever handler called resume().
+  resume_pending_ = true;
   std::weak_ptr<Connection> weak = shared_from_this();
   loop_.after(0, [weak] {
     auto self = weak.lock();
-    if (!self || !self->open() || self->paused_) return;
+    if (!self) return;
+    self->resume_pending_ = false;
+    if (!self->open() || self->paused_) return;
     if (!self->in_.empty())
       self->deliver(std::string_view());
     else

@@ -108,6 +108,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool lingering_ = false;  // we sent FIN, and drop what still comes
   loop::TimerId linger_timer_ = 0;
   bool delivering_ = false;
+  bool resume_pending_ = false;  // resume() will hand in_ to the handler from the loop
+  bool eof_recheck_ = false;  // after the FIN, an unanswered request is looked at again
   bool flush_scheduled_ = false;  // a write is deferred to the end of this loop turn
   std::function<void()> release_;  // set by the Listener that owns this connection
   friend class Listener;

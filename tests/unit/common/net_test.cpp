@@ -103,3 +103,36 @@ TEST_CASE("a half-closed peer still gets what was queued for it") {
   CHECK(std::string_view(buf, 5) == "ping!");
   CHECK(closed);
 }
+
+// A request answered at the end of the loop's turn (as a post is once its log
+// record is written) resumes the connection; a pipelined request behind it must
+// still be answered when the peer's FIN arrives before resume() hands it over.
+TEST_CASE("a FIN does not drop a pipelined request that resume() is about to deliver") {
+  loop::Loop loop;
+  Pair pair;
+  net::Limits limits;
+  auto conn =
+      std::make_shared<net::Connection>(loop, net::Fd(pair.ours), 1, "test", limits);
+  std::string answered;
+  conn->start(
+      [&](std::string_view in) -> size_t {
+        if (in.empty()) return 0;
+        char request = in[0];
+        conn->pause();  // answered later: read nothing more until then
+        loop.defer([&, request] {
+          answered += request;
+          conn->send(std::string(1, request));
+          conn->resume();
+        });
+        return 1;
+      },
+      [] {});
+  pair.write("AB");
+  REQUIRE(::shutdown(pair.theirs, SHUT_WR) == 0);
+  turns(loop, 8);
+  CHECK(answered == "AB");
+  std::string got;
+  char buf[4];
+  for (ssize_t n; (n = ::read(pair.theirs, buf, sizeof buf)) > 0;) got.append(buf, n);
+  CHECK(got == "AB");
+}
