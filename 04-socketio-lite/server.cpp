@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
+#include "cluster.h"
 #include "conformance.h"
 #include "engineio.h"
 #include "io.h"
@@ -61,6 +62,7 @@ struct Options {
   int64_t head_timeout_ms = 10'000;
   int64_t max_connections = 0;
   std::string cors_origin;
+  std::string redis;  // HOST:PORT: join the cluster of nodes on this Redis
   bool protocol_echo = false;
   bool trace = false;
 };
@@ -318,6 +320,8 @@ int main(int argc, char** argv) {
   f.add("--head-timeout", &options.head_timeout_ms, "ms a request head may take");
   f.add("--max-connections", &options.max_connections,
         "connections open at once, past it 503 (0: up to the open-file limit)");
+  f.add("--redis", &options.redis,
+        "HOST:PORT of a Redis: broadcasts reach every node on it (cluster.h)");
   f.add("--protocol-echo", &options.protocol_echo,
         "serve what the Engine.IO and Socket.IO protocol test suites expect");
   f.parse(argc, argv);
@@ -337,6 +341,19 @@ int main(int argc, char** argv) {
   sio::Server io(loop, engine, io_options);
   sio::registry::install(&io);
   SocketIoChat app(options, engine, io);
+  // --redis: this node joins the others on that Redis (socket.io's streams adapter).
+  std::unique_ptr<cluster::Adapter> adapter;
+  if (!options.redis.empty()) {
+    cluster::Options cluster_options;
+    if (std::string error = redis::parse_address(options.redis, cluster_options.host,
+                                                 cluster_options.port);
+        !error.empty()) {
+      std::fprintf(stderr, "lesson-4: %s\n", error.c_str());
+      return 2;
+    }
+    adapter = std::make_unique<cluster::Adapter>(loop, io, cluster_options);
+    adapter->start();
+  }
 
   // --protocol-echo also serves a raw Engine.IO echo at /engine.io/.
   engine_options.path = "/engine.io/";

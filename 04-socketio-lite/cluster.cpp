@@ -1,0 +1,427 @@
+// The Redis Streams adapter: broadcasts out to the stream, the others' back in,
+// and answers to the requests a Node member sends over pub/sub.
+#include "cluster.h"
+
+#include <charconv>
+#include <random>
+
+#include "common/log.h"
+#include "engineio_packet.h"
+#include "msgpack.h"
+
+namespace cluster {
+
+// 8 random bytes in hex, as socket-io-adapter's randomId(): a node's uid.
+static std::string random_uid() {
+  static std::random_device entropy;
+  static const char hex[] = "0123456789abcdef";
+  std::string uid;
+  for (int i = 0; i < 8; ++i) {
+    unsigned byte = entropy() & 0xff;
+    uid += hex[byte >> 4];
+    uid += hex[byte & 15];
+  }
+  return uid;
+}
+
+static json::Value string_array(const std::set<std::string>& items) {
+  return json::Value(json::Array(items.begin(), items.end()));
+}
+
+// Wire format: a broadcast entry
+// ------------------------------
+// ClusterAdapter.broadcast() publishes {type: BROADCAST, data: {packet, opts}}; the
+// streams adapter's encode() turns it into the entry's four fields. The packet is
+// socket.io-parser's object before the namespace is added: {"type":2,"data":[...]}
+// (always EVENT: the parser makes it BINARY_EVENT when it finds binary).
+Entry broadcast_entry(const std::string& uid, const sio::Packet& packet,
+                      const std::set<std::string>& rooms,
+                      const std::set<std::string>& except) {
+  json::Value data(json::Object{
+      {"packet", json::Value(json::Object{{"type", 2}, {"data", *packet.data}})},
+      {"opts", json::Value(json::Object{{"rooms", string_array(rooms)},
+                                        {"except", string_array(except)},
+                                        {"flags", json::Value(json::Object{})}})}});
+  Entry e{uid, packet.nsp, std::to_string(static_cast<int>(MessageType::broadcast)), ""};
+  // redis-streams-adapter encode(): "data" is JSON.stringify(data), unless the
+  // message may hold binary and does: then base64 of msgpack, where a Buffer is bin.
+  if (packet.attachments.empty())
+    e.data = json::stringify(data);
+  else
+    e.data = eio::base64_encode(msgpack::encode(data, packet.attachments));
+  return e;
+}
+
+bool read_data(const std::string& data, json::Value& value,
+               std::vector<std::string>& buffers, std::string& error) {
+  // redis-streams-adapter decode(): JSON when it starts with "{", else base64 msgpack.
+  if (!data.empty() && data[0] == '{') {
+    json::ParseResult r = json::parse(data);
+    if (!r.value) {
+      error = "data: malformed JSON: " + r.error;
+      return false;
+    }
+    value = std::move(*r.value);
+    return true;
+  }
+  std::string bytes;
+  if (!eio::base64_decode(data, bytes)) {
+    error = "data: neither JSON (\"{...\") nor base64";
+    return false;
+  }
+  msgpack::Result m = msgpack::decode(bytes);
+  if (m.status != msgpack::Status::done || m.consumed != bytes.size()) {
+    error = "data: not one msgpack value: " +
+            (m.status == msgpack::Status::error ? m.error : std::string("truncated"));
+    return false;
+  }
+  value = std::move(m.value);
+  buffers = std::move(m.buffers);
+  return true;
+}
+
+// opts: {"rooms":[...],"except":[...],"flags":{...}}; the flags (volatile,
+// compress, timeout) change nothing here.
+static bool read_opts(const json::Value* opts, std::set<std::string>& rooms,
+                      std::set<std::string>& except, std::string& error) {
+  if (!opts || !opts->is_object()) {
+    error = "opts: missing or not an object";
+    return false;
+  }
+  for (auto [key, out] : {std::pair{"rooms", &rooms}, std::pair{"except", &except}}) {
+    const json::Value* list = opts->find(key);
+    if (!list) continue;  // an emitter may leave it out
+    if (!list->is_array()) {
+      error = std::string("opts.") + key + ": not an array";
+      return false;
+    }
+    for (const auto& room : list->as_array()) {
+      if (!room.is_string()) {
+        error = std::string("opts.") + key + ": a room is not a string";
+        return false;
+      }
+      out->insert(room.as_string());
+    }
+  }
+  return true;
+}
+
+bool read_broadcast(const json::Value& data, std::vector<std::string> buffers,
+                    Broadcast& out, std::string& error) {
+  const json::Value* packet = data.find("packet");
+  const json::Value* type = packet ? packet->find("type") : nullptr;
+  const json::Value* args = packet ? packet->find("data") : nullptr;
+  // socket.io-parser: an EVENT's data is ["name", ...args]; 5 is BINARY_EVENT.
+  if (!type || !type->is_number() || (type->as_number() != 2 && type->as_number() != 5)) {
+    error = "packet.type: a broadcast carries an EVENT (2)";
+    return false;
+  }
+  if (!args || !args->is_array() || args->as_array().empty() ||
+      !args->as_array()[0].is_string()) {
+    error = "packet.data: an EVENT's data is [\"name\", ...args]";
+    return false;
+  }
+  if (!read_opts(data.find("opts"), out.rooms, out.except, error)) return false;
+  out.packet.type = buffers.empty() ? sio::Type::event : sio::Type::binary_event;
+  out.packet.data = *args;
+  out.packet.attachments = std::move(buffers);
+  return true;
+}
+
+// Adapter
+// -------
+
+Adapter::Adapter(loop::Loop& loop, sio::Server& io, Options options)
+    : loop_(loop),
+      io_(io),
+      options_(std::move(options)),
+      uid_(random_uid()),
+      commands_(loop, "redis", options_.host, options_.port),
+      reader_(loop, "redis xread", options_.host, options_.port),
+      subscriber_(loop, "redis pubsub", options_.host, options_.port) {}
+
+Adapter::~Adapter() {
+  io_.on_broadcast = nullptr;
+  if (read_retry_) loop_.cancel(read_retry_);
+}
+
+void Adapter::start() {
+  logs::info("cluster: node uid %s, stream \"%s\" on redis %s:%d", uid_.c_str(),
+             options_.stream_name.c_str(), options_.host.c_str(), options_.port);
+  io_.on_broadcast = [this](sio::Namespace& nsp, const sio::Packet& packet,
+                            const std::set<std::string>& rooms,
+                            const std::set<std::string>& except) {
+    publish(nsp, packet, rooms, except);
+  };
+  commands_.on_connect = [this] {
+    if (unpublished_)
+      logs::warn("cluster: %llu broadcast(s) made while cut off reached this node only",
+                 (unsigned long long)unpublished_);
+    unpublished_ = 0;
+  };
+  reader_.on_connect = [this] { start_reading(); };
+  subscriber_.on_connect = [this] { subscribe(); };
+  subscriber_.on_push = [this](const redis::Reply& r) {
+    // ["message", channel, payload]
+    if (r.type == redis::Type::array && r.elements.size() == 3 &&
+        r.elements[2].type == redis::Type::bulk)
+      on_request(r.elements[2].str);
+  };
+  commands_.start();
+  reader_.start();
+  subscriber_.start();
+}
+
+// XADD socket.io MAXLEN ~ 10000 * uid <uid> nsp <nsp> type 3 data <data>: "*" lets
+// Redis pick the id (<ms>-<seq>, always growing), so the stream's order is the
+// order Redis received the broadcasts in.
+void Adapter::publish(sio::Namespace& nsp, const sio::Packet& packet,
+                      const std::set<std::string>& rooms,
+                      const std::set<std::string>& except) {
+  if (!commands_.connected()) {
+    ++unpublished_;  // the client has logged that it is cut off
+    return;
+  }
+  sio::Packet p = packet;
+  p.nsp = nsp.name();
+  Entry e = broadcast_entry(uid_, p, rooms, except);
+  commands_.command({"XADD", options_.stream_name, "MAXLEN", "~",
+                     std::to_string(options_.max_len), "*", "uid", e.uid, "nsp", e.nsp,
+                     "type", e.type, "data", e.data},
+                    [this](const redis::Reply& r) {
+                      if (!r.is_error()) return;
+                      ++unpublished_;
+                      logs::warn("cluster: XADD failed: %s", r.str.c_str());
+                    });
+}
+
+// Reading
+// -------
+// The first read starts from the stream's last entry, asked for explicitly
+// (XREVRANGE socket.io + - COUNT 1) rather than "$": "$" means "whatever is last
+// when this XREAD runs", and after a blip that would skip what came meanwhile.
+
+void Adapter::start_reading() {
+  if (reading_) return;
+  if (last_id_ != "$") return read_next();
+  reading_ = true;
+  reader_.command({"XREVRANGE", options_.stream_name, "+", "-", "COUNT", "1"},
+                  [this](const redis::Reply& r) {
+                    reading_ = false;
+                    if (r.is_error()) return;  // cut off: on_connect starts again
+                    // [[id, [field, value...]]], or [] for no stream yet.
+                    if (r.type == redis::Type::array && !r.elements.empty() &&
+                        !r.elements[0].elements.empty())
+                      last_id_ = r.elements[0].elements[0].str;
+                    else
+                      last_id_ = "0-0";
+                    read_next();
+                  });
+}
+
+// XREAD BLOCK 5000 COUNT 100 STREAMS socket.io <last id>: waits up to 5 s for
+// entries after the last one seen (then answers *-1), and is sent again at once.
+void Adapter::read_next() {
+  if (reading_ || !reader_.connected()) return;
+  reading_ = true;
+  reader_.command({"XREAD", "BLOCK", std::to_string(options_.block_ms), "COUNT",
+                   std::to_string(options_.read_count), "STREAMS",
+                   options_.stream_name, last_id_},
+                  [this](const redis::Reply& r) {
+                    reading_ = false;
+                    if (r.is_error()) {
+                      if (!reader_.connected()) return;  // on_connect reads on
+                      // Connected but refused (a key of another type...): not
+                      // in a tight loop.
+                      logs::warn("cluster: XREAD failed: %s; again in 1 s", r.str.c_str());
+                      read_retry_ = loop_.after(1000, [this] {
+                        read_retry_ = 0;
+                        read_next();
+                      });
+                      return;
+                    }
+                    on_entries(r);
+                    read_next();
+                  });
+}
+
+// [[stream, [[id, [field, value, ...]], ...]]], or null when BLOCK timed out.
+void Adapter::on_entries(const redis::Reply& r) {
+  if (r.type != redis::Type::array) return;
+  for (const auto& stream : r.elements) {
+    if (stream.elements.size() != 2) continue;
+    for (const auto& item : stream.elements[1].elements) {
+      if (item.elements.size() != 2) continue;
+      Entry e;
+      const auto& fields = item.elements[1].elements;
+      for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+        const std::string& name = fields[i].str;
+        const std::string& value = fields[i + 1].str;
+        if (name == "uid") e.uid = value;
+        else if (name == "nsp") e.nsp = value;
+        else if (name == "type") e.type = value;
+        else if (name == "data") e.data = value;
+      }
+      // Offsets move on past every entry, delivered or not.
+      last_id_ = item.elements[0].str;
+      on_entry(last_id_, e);
+    }
+  }
+}
+
+void Adapter::on_entry(const std::string& id, const Entry& e) {
+  if (e.uid == uid_) return;  // our own: delivered here when it was made
+  sio::Namespace* nsp = io_.find(e.nsp);
+  if (!nsp) return;  // a namespace this node does not have
+  int type = 0;
+  auto r = std::from_chars(e.type.data(), e.type.data() + e.type.size(), type);
+  if (r.ec != std::errc() || r.ptr != e.type.data() + e.type.size()) {
+    logs::warn("cluster: entry %s skipped: type \"%s\" is not a number", id.c_str(),
+               logs::printable(e.type, 20).c_str());
+    return;
+  }
+  json::Value data;
+  std::vector<std::string> buffers;
+  std::string error;
+  if (!e.data.empty() && !read_data(e.data, data, buffers, error)) {
+    logs::warn("cluster: entry %s skipped: %s", id.c_str(), error.c_str());
+    return;
+  }
+  apply(*nsp, static_cast<MessageType>(type), data, std::move(buffers));
+}
+
+// What another node asked of every node, done here for this node's sockets.
+void Adapter::apply(sio::Namespace& nsp, MessageType type, const json::Value& data,
+                    std::vector<std::string> buffers) {
+  std::string error;
+  switch (type) {
+    case MessageType::broadcast: {
+      Broadcast b;
+      if (!read_broadcast(data, std::move(buffers), b, error)) break;
+      b.packet.nsp = nsp.name();
+      nsp.deliver(b.packet, b.rooms, b.except);
+      return;
+    }
+    // io.in(room).socketsJoin(rooms) / socketsLeave / disconnectSockets:
+    // {"opts":{...},"rooms":[...]} or {"opts":{...},"close":false}.
+    case MessageType::sockets_join:
+    case MessageType::sockets_leave:
+    case MessageType::disconnect_sockets: {
+      std::set<std::string> rooms, except, targets;
+      if (!read_opts(data.find("opts"), rooms, except, error)) break;
+      auto sockets = sio::BroadcastOperator(nsp, rooms, except).sockets();
+      if (type == MessageType::disconnect_sockets) {
+        const json::Value* close = data.find("close");
+        for (auto& s : sockets)
+          s->disconnect(close && close->is_bool() && close->as_bool());
+        return;
+      }
+      const json::Value* list = data.find("rooms");
+      if (list && list->is_array())
+        for (const auto& room : list->as_array())
+          if (room.is_string()) targets.insert(room.as_string());
+      for (auto& s : sockets)
+        for (const auto& room : targets)
+          type == MessageType::sockets_join ? s->join(room) : s->leave(room);
+      return;
+    }
+    default:
+      return;  // responses and heartbeats are not for a node that asks nothing
+  }
+  logs::warn("cluster: message of type %d skipped: %s", static_cast<int>(type),
+             error.c_str());
+}
+
+// Requests over pub/sub
+// ---------------------
+// SUBSCRIBE socket.io#/# : after it, PUBSUB NUMSUB socket.io#/# counts this node,
+// and a Node member waits for its answer to every request.
+
+void Adapter::subscribe() {
+  for (const auto& nsp : options_.namespaces)
+    subscriber_.command({"SUBSCRIBE", options_.channel_prefix + "#" + nsp + "#"});
+}
+
+// A request: msgpack {type, data, uid, nsp}.
+void Adapter::on_request(const std::string& payload) {
+  msgpack::Result m = msgpack::decode(payload);
+  if (m.status != msgpack::Status::done) {
+    logs::warn("cluster: pub/sub message skipped: not msgpack (%s)",
+               m.status == msgpack::Status::error ? m.error.c_str() : "truncated");
+    return;
+  }
+  const json::Value* type = m.value.find("type");
+  const json::Value* uid = m.value.find("uid");
+  const json::Value* nsp_name = m.value.find("nsp");
+  const json::Value* data = m.value.find("data");
+  if (!type || !type->is_number() || !uid || !uid->is_string() || !nsp_name ||
+      !nsp_name->is_string()) {
+    logs::warn("cluster: pub/sub message skipped: no type, uid or nsp");
+    return;
+  }
+  if (uid->as_string() == uid_) return;
+  sio::Namespace* nsp = io_.find(nsp_name->as_string());
+  if (!nsp) return;
+  json::Value empty;
+  const json::Value& d = data ? *data : empty;
+  const json::Value* request_id = d.find("requestId");
+  auto t = static_cast<MessageType>(static_cast<int>(type->as_number()));
+  const std::string& from = uid->as_string();
+  switch (t) {
+    // fetchSockets(): {"opts":{...},"requestId":"..."} → the sockets here that match,
+    // as RemoteSocket details {id, handshake, rooms, data}.
+    case MessageType::fetch_sockets: {
+      std::set<std::string> rooms, except;
+      std::string error;
+      if (!request_id || !read_opts(d.find("opts"), rooms, except, error)) return;
+      json::Array sockets;
+      for (const auto& s : sio::BroadcastOperator(*nsp, rooms, except).sockets()) {
+        const http::Request& req = s->handshake();
+        json::Object headers;
+        for (const auto& h : req.headers)
+          headers.emplace_back(h.name, h.value);
+        json::Value handshake(json::Object{{"headers", json::Value(std::move(headers))},
+                                           {"url", req.target},
+                                           {"auth", s->auth()}});
+        sockets.push_back(json::Value(json::Object{
+            {"id", s->id()},
+            {"handshake", std::move(handshake)},
+            {"rooms", string_array(s->rooms())},
+            {"data", s->data}}));
+      }
+      return respond(nsp->name(), from, MessageType::fetch_sockets_response,
+                     json::Value(json::Object{{"requestId", *request_id},
+                                              {"sockets", std::move(sockets)}}));
+    }
+    // serverSideEmit() with an ack: this server has no server-side handlers, so
+    // its one answer is null (without an ack nothing is expected).
+    case MessageType::server_side_emit:
+      if (!request_id) return;
+      return respond(nsp->name(), from, MessageType::server_side_emit_response,
+                     json::Value(json::Object{{"requestId", *request_id},
+                                              {"packet", json::Value()}}));
+    // emitWithAck() to every node: delivered here as a plain event, and the count
+    // of acks to wait for from here is 0 (this server has no acks on broadcasts).
+    case MessageType::broadcast:
+      apply(*nsp, t, d, std::move(m.buffers));
+      if (!request_id) return;
+      return respond(nsp->name(), from, MessageType::broadcast_client_count,
+                     json::Value(json::Object{{"requestId", *request_id},
+                                              {"clientCount", 0}}));
+    default:
+      return apply(*nsp, t, d, std::move(m.buffers));
+  }
+}
+
+// PUBLISH socket.io#<nsp>#<requester uid># with msgpack {type, data, uid, nsp}.
+void Adapter::respond(const std::string& nsp, const std::string& requester,
+                      MessageType type, json::Value data) {
+  json::Value message(json::Object{{"type", static_cast<int>(type)},
+                                   {"data", std::move(data)},
+                                   {"uid", uid_},
+                                   {"nsp", nsp}});
+  commands_.command({"PUBLISH", options_.channel_prefix + "#" + nsp + "#" + requester + "#",
+                     msgpack::encode(message)});
+}
+
+}  // namespace cluster
