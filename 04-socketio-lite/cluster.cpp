@@ -203,7 +203,11 @@ void Adapter::publish(sio::Namespace& nsp, const sio::Packet& packet,
 
 void Adapter::start_reading() {
   if (reading_) return;
-  if (last_id_ != "$") return read_next();
+  if (last_id_ != "$") {
+    logs::info("cluster: reading \"%s\" on after entry %s", options_.stream_name.c_str(),
+               last_id_.c_str());
+    return read_next();
+  }
   reading_ = true;
   reader_.command({"XREVRANGE", options_.stream_name, "+", "-", "COUNT", "1"},
                   [this](const redis::Reply& r) {
@@ -215,6 +219,8 @@ void Adapter::start_reading() {
                       last_id_ = r.elements[0].elements[0].str;
                     else
                       last_id_ = "0-0";
+                    logs::info("cluster: reading \"%s\" after entry %s",
+                               options_.stream_name.c_str(), last_id_.c_str());
                     read_next();
                   });
 }
