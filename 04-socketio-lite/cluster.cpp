@@ -142,6 +142,7 @@ Adapter::Adapter(loop::Loop& loop, sio::Server& io, Options options)
 
 Adapter::~Adapter() {
   io_.on_broadcast = nullptr;
+  io_.cluster_connected = true;
   if (read_retry_) loop_.cancel(read_retry_);
 }
 
@@ -153,11 +154,14 @@ void Adapter::start() {
                             const std::set<std::string>& except) {
     publish(nsp, packet, rooms, except);
   };
+  io_.cluster_connected = false;
+  commands_.on_disconnect = [this] { io_.cluster_connected = false; };
   commands_.on_connect = [this] {
     if (unpublished_)
       logs::warn("cluster: %llu broadcast(s) made while cut off reached this node only",
                  (unsigned long long)unpublished_);
     unpublished_ = 0;
+    recover();
   };
   reader_.on_connect = [this] { start_reading(); };
   subscriber_.on_connect = [this] { subscribe(); };
@@ -178,21 +182,86 @@ void Adapter::start() {
 void Adapter::publish(sio::Namespace& nsp, const sio::Packet& packet,
                       const std::set<std::string>& rooms,
                       const std::set<std::string>& except) {
-  if (!commands_.connected()) {
+  if (!commands_.connected() || recovering_) {
     ++unpublished_;  // the client has logged that it is cut off
     return;
   }
   sio::Packet p = packet;
   p.nsp = nsp.name();
   Entry e = broadcast_entry(uid_, p, rooms, except);
-  commands_.command({"XADD", options_.stream_name, "MAXLEN", "~",
-                     std::to_string(options_.max_len), "*", "uid", e.uid, "nsp", e.nsp,
-                     "type", e.type, "data", e.data},
-                    [this](const redis::Reply& r) {
-                      if (!r.is_error()) return;
-                      ++unpublished_;
-                      logs::warn("cluster: XADD failed: %s", r.str.c_str());
-                    });
+  send_xadd({"XADD", options_.stream_name, "MAXLEN", "~", std::to_string(options_.max_len),
+             "*", "uid", e.uid, "nsp", e.nsp, "type", e.type, "data", e.data});
+}
+
+// Replies come in the order of the commands: the oldest XADD in flight is the
+// one answered. One lost with the connection stays in flight for recover().
+void Adapter::send_xadd(std::vector<std::string> command) {
+  in_flight_.push_back(command);
+  commands_.command(std::move(command), [this](const redis::Reply& r) {
+    if (r.is_error() && !commands_.connected()) return;  // kept for recover()
+    in_flight_.pop_front();
+    if (r.is_error()) {
+      ++unpublished_;
+      logs::warn("cluster: XADD refused: %s", r.str.c_str());
+      return;
+    }
+    last_published_ = r.str;  // the entry's id, <ms>-<seq>
+  });
+}
+
+// Connected (again). XADDs that were in flight when the connection dropped may be
+// in the stream or not: our entries after the last id Redis confirmed say which
+// ("(" makes the start exclusive), and only the missing ones are sent again, in
+// their order. Without this a post acknowledged just before Redis went away
+// could reach this node's sockets only; with a blind resend, some twice. Posts
+// are refused until it is done (cluster_connected).
+void Adapter::recover() {
+  if (in_flight_.empty()) {
+    io_.cluster_connected = true;
+    return;
+  }
+  recovering_ = true;
+  auto unsure = std::move(in_flight_);
+  in_flight_.clear();
+  std::string start = last_published_.empty() ? "-" : "(" + last_published_;
+  commands_.command(
+      {"XRANGE", options_.stream_name, start, "+"},
+      [this, unsure = std::move(unsure)](const redis::Reply& r) mutable {
+        recovering_ = false;
+        if (r.is_error()) {
+          // Cut off again: still unsure, asked again at the next connection.
+          if (!commands_.connected()) {
+            in_flight_ = std::move(unsure);
+            return;
+          }
+          logs::warn("cluster: XRANGE failed (%s); %zu broadcast(s) not sent again",
+                     r.str.c_str(), unsure.size());
+          io_.cluster_connected = true;
+          return;
+        }
+        // [[id, [field, value...]]...]: the data of every entry of ours.
+        std::set<std::string> there;
+        for (const auto& item : r.elements) {
+          if (item.elements.size() != 2) continue;
+          const auto& fields = item.elements[1].elements;
+          std::string uid, data;
+          for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+            if (fields[i].str == "uid") uid = fields[i + 1].str;
+            if (fields[i].str == "data") data = fields[i + 1].str;
+          }
+          if (uid == uid_) there.insert(data);
+        }
+        size_t again = 0;
+        for (auto& command : unsure) {
+          if (there.count(command.back())) continue;  // data is the last argument
+          send_xadd(std::move(command));
+          ++again;
+        }
+        logs::info("cluster: of %zu broadcast(s) in flight when cut off, %zu were in the"
+                   " stream, %zu sent again",
+                   unsure.size(), unsure.size() - again, again);
+        io_.cluster_connected = true;
+      });
 }
 
 // Reading

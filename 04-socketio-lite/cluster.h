@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -96,6 +97,8 @@ class Adapter {
  private:
   void publish(sio::Namespace& nsp, const sio::Packet& packet,
                const std::set<std::string>& rooms, const std::set<std::string>& except);
+  void send_xadd(std::vector<std::string> command);
+  void recover();
   void start_reading();
   void read_next();
   void on_entries(const redis::Reply& reply);
@@ -117,6 +120,11 @@ class Adapter {
   std::string last_id_ = "$";  // the last entry read; "$" until one is known
   bool reading_ = false;  // an XREAD is out
   uint64_t unpublished_ = 0;  // broadcasts lost to other nodes while cut off
+  // XADDs sent whose reply has not come: when the connection drops, Redis may or
+  // may not have appended them. After reconnecting, the stream says which.
+  std::deque<std::vector<std::string>> in_flight_;
+  std::string last_published_;  // the id Redis gave our last XADD
+  bool recovering_ = false;
   loop::TimerId read_retry_ = 0;
 };
 

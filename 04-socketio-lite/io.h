@@ -223,6 +223,9 @@ class Server {
                      const std::set<std::string>& rooms,
                      const std::set<std::string>& except)>
       on_broadcast;
+  // False while the cluster adapter is cut off from Redis, when a broadcast would
+  // reach this node's sockets only; always true without one.
+  bool cluster_connected = true;
 
   loop::Loop& loop() { return loop_; }
   const Options& options() const { return options_; }

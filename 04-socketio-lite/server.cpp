@@ -260,6 +260,11 @@ void SocketIoChat::send_message(sio::Socket& socket, const sio::Args& args,
   std::string error = "room: join a room first";
   std::optional<chat::Post> post;
   if (room && args.size()) post = chat::read_post(args[0], error);
+  // --redis: a post the other nodes could not be told of is refused, not lost.
+  if (post && !io_.cluster_connected) {
+    error = "cluster: cut off from redis, not sent; try again";
+    post.reset();
+  }
   if (!room || !post) {
     logs::info("%s msg:post refused: %s", socket.id().c_str(), error.c_str());
     if (ack) ack(error_reply(error));
