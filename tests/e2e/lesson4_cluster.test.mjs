@@ -15,7 +15,7 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
   before(async () => {
     redis = await startRedis();
     client = await redisClient(redis.port);
-    a = await startNode(redis.address);
+    a = await startNode(redis.address, ['--trace']);
     b = await startNode(redis.address);
   });
   afterEach(closeMembers);
@@ -43,6 +43,15 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
       packet: { type: 2, data: ['msg:new', ack] },
       opts: { rooms: ['general'], except: [ada.id], flags: {} },
     });
+  });
+
+  test('--trace shows RESP as it crosses the wire', T, async () => {
+    const ada = await member(a.url, 'ada', 'general');
+    await post(ada, 'traced');
+    // *14: XADD socket.io MAXLEN ~ 10000 * and four field-value pairs.
+    await a.waitFor(/^redis → \*14\\r\\n\$4\\r\\nXADD\\r\\n\$9\\r\\nsocket\.io\\r\\n/);
+    await a.waitFor(/^redis ← \$\d+\\r\\n\d+-\d+\\r\\n$/);  // the entry's id
+    await a.waitFor(/^redis xread → \*8\\r\\n\$5\\r\\nXREAD\\r\\n\$5\\r\\nBLOCK/);
   });
 
   test('two of our nodes: each sees the other\'s messages once, in order; rooms hold',
