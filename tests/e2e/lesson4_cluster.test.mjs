@@ -125,6 +125,20 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
       assert.deepEqual(texts(left, 'note'), ['for all']);
     });
 
+  test('a Node broadcast with binary (base64 msgpack on the stream) reaches our clients',
+    T, async () => {
+      const onA = await member(a.url, 'ada', 'random');
+      const onN = await member(peer.url, 'nia', 'random');
+      const got = new Promise((resolve) => onA.once('blob', (...args) => resolve(args)));
+      await onN.timeout(10_000).emitWithAck('peer:blob', { room: 'random', bytes: [0, 1, 255] });
+      const [caption, bytes] = await got;
+      assert.equal(caption, 'caption');
+      assert.deepEqual([...new Uint8Array(bytes)], [0, 1, 255]);
+      const [entry] = await client.xRevRange('socket.io', '+', '-', { COUNT: 1 });
+      assert.equal(entry.message.type, '3');
+      assert.ok(!entry.message.data.startsWith('{'), entry.message.data);
+    });
+
   test('our nodes answer the Node member\'s requests: fetchSockets, serverSideEmit',
     T, async () => {
       // Each member is subscribed to the request channel: the Node member counts

@@ -6,7 +6,8 @@
 // msg:post → ack with the stored message, msg:new to the rest of the room.
 // Extra, for the tests: "peer:fetch" acks the ids fetchSockets() finds in the
 // whole cluster, "peer:emit" the replies to serverSideEmitWithAck("ping"), and
-// "peer:say" broadcasts a "note" with an except room, all through the adapter.
+// "peer:say" broadcasts a "note" with an except room, "peer:blob" a "blob" with
+// binary, all through the adapter.
 import http from 'node:http';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
@@ -58,6 +59,11 @@ io.on('connection', (socket) => {
   // A broadcast with an except room, through the adapter: {room, except, text}.
   socket.on('peer:say', ({ room, except, text }, ack) => {
     io.to(room).except(except).emit('note', text);
+    ack?.({});
+  });
+  // A broadcast with binary: the adapter writes it as base64 of msgpack.
+  socket.on('peer:blob', ({ room, bytes }, ack) => {
+    io.to(room).emit('blob', 'caption', Buffer.from(bytes));
     ack?.({});
   });
   socket.on('peer:emit', async (ack) => {
