@@ -429,9 +429,10 @@ void Adapter::on_request(const std::string& payload) {
   const json::Value* uid = m.value.find("uid");
   const json::Value* nsp_name = m.value.find("nsp");
   const json::Value* data = m.value.find("data");
-  if (!type || !type->is_number() || !uid || !uid->is_string() || !nsp_name ||
-      !nsp_name->is_string()) {
-    logs::warn("cluster: pub/sub message skipped: no type, uid or nsp");
+  // The types are 1 to 13; anything else (a huge number too) is not one of ours.
+  if (!type || !type->is_number() || type->as_number() < 1 || type->as_number() > 13 ||
+      !uid || !uid->is_string() || !nsp_name || !nsp_name->is_string()) {
+    logs::warn("cluster: pub/sub message skipped: no type (1-13), uid or nsp");
     return;
   }
   if (uid->as_string() == uid_) return;
