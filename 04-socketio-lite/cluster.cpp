@@ -189,8 +189,9 @@ void Adapter::publish(sio::Namespace& nsp, const sio::Packet& packet,
   sio::Packet p = packet;
   p.nsp = nsp.name();
   Entry e = broadcast_entry(uid_, p, rooms, except);
-  send_xadd({"XADD", options_.stream_name, "MAXLEN", "~", std::to_string(options_.max_len),
-             "*", "uid", e.uid, "nsp", e.nsp, "type", e.type, "data", e.data});
+  send_xadd({"XADD", options_.stream_name, "MAXLEN", "~",
+             std::to_string(options_.max_len), "*", "uid", e.uid, "nsp", e.nsp, "type",
+             e.type, "data", e.data});
 }
 
 // Replies come in the order of the commands: the oldest XADD in flight is the
@@ -257,9 +258,10 @@ void Adapter::recover() {
           send_xadd(std::move(command));
           ++again;
         }
-        logs::info("cluster: of %zu broadcast(s) in flight when cut off, %zu were in the"
-                   " stream, %zu sent again",
-                   unsure.size(), unsure.size() - again, again);
+        logs::info(
+            "cluster: of %zu broadcast(s) in flight when cut off, %zu were in the"
+            " stream, %zu sent again",
+            unsure.size(), unsure.size() - again, again);
         io_.cluster_connected = true;
       });
 }
@@ -299,25 +301,25 @@ void Adapter::start_reading() {
 void Adapter::read_next() {
   if (reading_ || !reader_.connected()) return;
   reading_ = true;
-  reader_.command({"XREAD", "BLOCK", std::to_string(options_.block_ms), "COUNT",
-                   std::to_string(options_.read_count), "STREAMS",
-                   options_.stream_name, last_id_},
-                  [this](const redis::Reply& r) {
-                    reading_ = false;
-                    if (r.is_error()) {
-                      if (!reader_.connected()) return;  // on_connect reads on
-                      // Connected but refused (a key of another type...): not
-                      // in a tight loop.
-                      logs::warn("cluster: XREAD failed: %s; again in 1 s", r.str.c_str());
-                      read_retry_ = loop_.after(1000, [this] {
-                        read_retry_ = 0;
-                        read_next();
-                      });
-                      return;
-                    }
-                    on_entries(r);
-                    read_next();
-                  });
+  reader_.command(
+      {"XREAD", "BLOCK", std::to_string(options_.block_ms), "COUNT",
+       std::to_string(options_.read_count), "STREAMS", options_.stream_name, last_id_},
+      [this](const redis::Reply& r) {
+        reading_ = false;
+        if (r.is_error()) {
+          if (!reader_.connected()) return;  // on_connect reads on
+          // Connected but refused (a key of another type...): not
+          // in a tight loop.
+          logs::warn("cluster: XREAD failed: %s; again in 1 s", r.str.c_str());
+          read_retry_ = loop_.after(1000, [this] {
+            read_retry_ = 0;
+            read_next();
+          });
+          return;
+        }
+        on_entries(r);
+        read_next();
+      });
 }
 
 // [[stream, [[id, [field, value, ...]], ...]]], or null when BLOCK timed out.
@@ -332,10 +334,14 @@ void Adapter::on_entries(const redis::Reply& r) {
       for (size_t i = 0; i + 1 < fields.size(); i += 2) {
         const std::string& name = fields[i].str;
         const std::string& value = fields[i + 1].str;
-        if (name == "uid") e.uid = value;
-        else if (name == "nsp") e.nsp = value;
-        else if (name == "type") e.type = value;
-        else if (name == "data") e.data = value;
+        if (name == "uid")
+          e.uid = value;
+        else if (name == "nsp")
+          e.nsp = value;
+        else if (name == "type")
+          e.type = value;
+        else if (name == "data")
+          e.data = value;
       }
       // Offsets move on past every entry, delivered or not.
       last_id_ = item.elements[0].str;
@@ -459,11 +465,10 @@ void Adapter::on_request(const std::string& payload) {
         json::Value handshake(json::Object{{"headers", json::Value(std::move(headers))},
                                            {"url", req.target},
                                            {"auth", s->auth()}});
-        sockets.push_back(json::Value(json::Object{
-            {"id", s->id()},
-            {"handshake", std::move(handshake)},
-            {"rooms", string_array(s->rooms())},
-            {"data", s->data}}));
+        sockets.push_back(json::Value(json::Object{{"id", s->id()},
+                                                   {"handshake", std::move(handshake)},
+                                                   {"rooms", string_array(s->rooms())},
+                                                   {"data", s->data}}));
       }
       return respond(nsp->name(), from, MessageType::fetch_sockets_response,
                      json::Value(json::Object{{"requestId", *request_id},
@@ -481,9 +486,9 @@ void Adapter::on_request(const std::string& payload) {
     case MessageType::broadcast:
       apply(*nsp, t, d, std::move(m.buffers));
       if (!request_id) return;
-      return respond(nsp->name(), from, MessageType::broadcast_client_count,
-                     json::Value(json::Object{{"requestId", *request_id},
-                                              {"clientCount", 0}}));
+      return respond(
+          nsp->name(), from, MessageType::broadcast_client_count,
+          json::Value(json::Object{{"requestId", *request_id}, {"clientCount", 0}}));
     default:
       return apply(*nsp, t, d, std::move(m.buffers));
   }
@@ -496,7 +501,8 @@ void Adapter::respond(const std::string& nsp, const std::string& requester,
                                    {"data", std::move(data)},
                                    {"uid", uid_},
                                    {"nsp", nsp}});
-  commands_.command({"PUBLISH", options_.channel_prefix + "#" + nsp + "#" + requester + "#",
+  commands_.command({"PUBLISH",
+                     options_.channel_prefix + "#" + nsp + "#" + requester + "#",
                      msgpack::encode(message)});
 }
 

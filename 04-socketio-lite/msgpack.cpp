@@ -235,7 +235,8 @@ void put_number(std::string& out, double d) {
   put_be(out, 0xcb, bits, 8);
 }
 
-void put(std::string& out, const json::Value& v, const std::vector<std::string>& buffers) {
+void put(std::string& out, const json::Value& v,
+         const std::vector<std::string>& buffers) {
   switch (v.type()) {
     case json::Value::Type::null:
       out += '\xc0';

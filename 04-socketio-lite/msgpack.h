@@ -41,6 +41,7 @@ Result decode(std::string_view bytes, const Limits& limits = {});
 // Integers that a double holds exactly are written as msgpack integers in their
 // shortest form, other numbers as float 64, as @msgpack/msgpack does; a
 // placeholder whose num indexes buffers is written as bin.
-std::string encode(const json::Value& value, const std::vector<std::string>& buffers = {});
+std::string encode(const json::Value& value,
+                   const std::vector<std::string>& buffers = {});
 
 }  // namespace msgpack

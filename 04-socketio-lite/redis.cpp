@@ -109,7 +109,8 @@ struct Parser {
         if (in.size() - pos < n + 2) return false;
         // RESP: the bytes are followed by CRLF, whatever they contain.
         if (in.substr(pos + n, 2) != "\r\n") {
-          error = "bulk string: the " + std::to_string(n) + " bytes are not followed by CRLF";
+          error =
+              "bulk string: the " + std::to_string(n) + " bytes are not followed by CRLF";
           return false;
         }
         out.type = Type::bulk;
@@ -141,8 +142,8 @@ struct Parser {
         out.type = Type::array;
         // Each element takes at least 3 bytes (":0\r\n" is 4): no reservation
         // bigger than what has arrived, whatever the count claims.
-        out.elements.reserve(std::min<size_t>(static_cast<size_t>(count),
-                                              (in.size() - pos) / 3 + 1));
+        out.elements.reserve(
+            std::min<size_t>(static_cast<size_t>(count), (in.size() - pos) / 3 + 1));
         for (int64_t i = 0; i < count; ++i) {
           out.elements.emplace_back();
           if (!value(out.elements.back(), depth + 1)) return false;
@@ -411,9 +412,10 @@ void Client::lost(const std::string& why) {
     if (alive.expired()) return;
   }
   if (was_ready || backoff_ms_ == 0)
-    logs::warn("%s: cut off from redis at %s:%d (%s); serving local sockets only,"
-               " reconnecting",
-               name_.c_str(), host_.c_str(), port_, why.c_str());
+    logs::warn(
+        "%s: cut off from redis at %s:%d (%s); serving local sockets only,"
+        " reconnecting",
+        name_.c_str(), host_.c_str(), port_, why.c_str());
   if (was_ready && on_disconnect) on_disconnect();
   if (alive.expired()) return;
   retry_later();

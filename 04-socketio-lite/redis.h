@@ -1,8 +1,9 @@
 // A Redis client on the lesson's event loop: RESP2 by hand, no thread, no hiredis.
 //
-// RESP ("REdis Serialization Protocol", redis.io/docs/latest/develop/reference/protocol-spec)
-// is a line protocol with length prefixes. A command is always an array of bulk
-// strings; a reply is one value whose first byte says its type:
+// RESP ("REdis Serialization Protocol",
+// redis.io/docs/latest/develop/reference/protocol-spec) is a line protocol with length
+// prefixes. A command is always an array of bulk strings; a reply is one value whose
+// first byte says its type:
 //   client → *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nhi\r\n     SET k hi
 //   server → +OK\r\n          simple string     -ERR wrong type\r\n  error
 //            :42\r\n          integer           $2\r\nhi\r\n         bulk string

@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 
+#include "cluster.h"
 #include "common/assets.h"
 #include "common/chat.h"
 #include "common/flags.h"
@@ -25,7 +26,6 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
-#include "cluster.h"
 #include "conformance.h"
 #include "engineio.h"
 #include "io.h"

@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string again = msgpack::encode(r.value, r.buffers);
   msgpack::Result back = msgpack::decode(again);
   if (back.status != msgpack::Status::done || back.consumed != again.size() ||
-      json::stringify(back.value) != json::stringify(r.value) || back.buffers != r.buffers)
+      json::stringify(back.value) != json::stringify(r.value) ||
+      back.buffers != r.buffers)
     std::abort();
   return 0;
 }

@@ -99,10 +99,14 @@ TEST_CASE("RESP arrays, nested arrays and the null array *-1") {
   REQUIRE(a.elements.size() == 2);
   CHECK(a.elements[1].str == "world");
   CHECK(parse_all_ways("*0\r\n").elements.empty());
-  redis::Reply nested = parse_all_ways("*2\r\n*3\r\n:1\r\n:2\r\n:3\r\n*2\r\n+Hello\r\n-World\r\n");
-  CHECK(redis::describe(nested) == "[[(integer) 1 (integer) 2 (integer) 3] [Hello (error) World]]");
+  redis::Reply nested =
+      parse_all_ways("*2\r\n*3\r\n:1\r\n:2\r\n:3\r\n*2\r\n+Hello\r\n-World\r\n");
+  CHECK(redis::describe(nested) ==
+        "[[(integer) 1 (integer) 2 (integer) 3] [Hello (error) World]]");
   CHECK(parse_all_ways("*-1\r\n").is_null());
-  CHECK(parse_all_ways("*3\r\n$5\r\nhello\r\n$-1\r\n$5\r\nworld\r\n").elements[1].is_null());
+  CHECK(parse_all_ways("*3\r\n$5\r\nhello\r\n$-1\r\n$5\r\nworld\r\n")
+            .elements[1]
+            .is_null());
 }
 
 TEST_CASE("RESP: an XREAD reply with one stream entry") {
@@ -182,14 +186,17 @@ TEST_CASE("--redis HOST:PORT") {
 // -------
 
 TEST_CASE("msgpack: a FETCH_SOCKETS request as @msgpack/msgpack encodes it") {
-  std::string wire = hex(
-      "84 a4 74 79 70 65 07 a4 64 61 74 61 82 a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 91 a7 67 "
-      "65 6e 65 72 61 6c a6 65 78 63 65 70 74 90 a5 66 6c 61 67 73 80 a9 72 65 71 75 65 73 "
-      "74 49 64 b0 30 31 32 33 34 35 36 37 38 39 61 62 63 64 65 66 a3 75 69 64 b0 66 65 64 "
-      "63 62 61 39 38 37 36 35 34 33 32 31 30 a3 6e 73 70 a1 2f");
-  json::Value v = js(
-      R"({"type":7,"data":{"opts":{"rooms":["general"],"except":[],"flags":{}},)"
-      R"("requestId":"0123456789abcdef"},"uid":"fedcba9876543210","nsp":"/"})");
+  std::string wire =
+      hex("84 a4 74 79 70 65 07 a4 64 61 74 61 82 a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 91 "
+          "a7 67 "
+          "65 6e 65 72 61 6c a6 65 78 63 65 70 74 90 a5 66 6c 61 67 73 80 a9 72 65 71 75 "
+          "65 73 "
+          "74 49 64 b0 30 31 32 33 34 35 36 37 38 39 61 62 63 64 65 66 a3 75 69 64 b0 66 "
+          "65 64 "
+          "63 62 61 39 38 37 36 35 34 33 32 31 30 a3 6e 73 70 a1 2f");
+  json::Value v =
+      js(R"({"type":7,"data":{"opts":{"rooms":["general"],"except":[],"flags":{}},)"
+         R"("requestId":"0123456789abcdef"},"uid":"fedcba9876543210","nsp":"/"})");
   msgpack::Result r = msgpack::decode(wire);
   REQUIRE_MESSAGE(r.status == msgpack::Status::done, r.error);
   CHECK(r.consumed == wire.size());
@@ -200,10 +207,12 @@ TEST_CASE("msgpack: a FETCH_SOCKETS request as @msgpack/msgpack encodes it") {
 }
 
 TEST_CASE("msgpack: integers in their shortest form, floats as float 64") {
-  std::string wire = hex(
-      "dc 00 14 00 7f cc 80 cc ff cd 01 00 cd ff ff ce 00 01 00 00 cf 00 00 00 01 00 00 00 "
-      "00 ff e0 d0 df d0 80 d1 ff 7f d1 80 00 d2 ff ff 7f ff cb 3f f8 00 00 00 00 00 00 a0 "
-      "c3 c2 c0");
+  std::string wire =
+      hex("dc 00 14 00 7f cc 80 cc ff cd 01 00 cd ff ff ce 00 01 00 00 cf 00 00 00 01 00 "
+          "00 00 "
+          "00 ff e0 d0 df d0 80 d1 ff 7f d1 80 00 d2 ff ff 7f ff cb 3f f8 00 00 00 00 00 "
+          "00 a0 "
+          "c3 c2 c0");
   json::Value v = js(
       "[0,127,128,255,256,65535,65536,4294967296,-1,-32,-33,-128,-129,-32768,-32769,1.5,"
       "\"\",true,false,null]");
@@ -221,10 +230,12 @@ TEST_CASE("msgpack: str 8 past 31 bytes, float 32 and uint 64 decode") {
 }
 
 TEST_CASE("msgpack: bin is an attachment, and a placeholder is written as bin") {
-  std::string wire = hex(
-      "82 a6 70 61 63 6b 65 74 82 a4 74 79 70 65 02 a4 64 61 74 61 92 a2 75 70 c4 03 01 02 "
-      "03 a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 90 a6 65 78 63 65 70 74 90 a5 66 6c 61 67 73 "
-      "80");
+  std::string wire =
+      hex("82 a6 70 61 63 6b 65 74 82 a4 74 79 70 65 02 a4 64 61 74 61 92 a2 75 70 c4 03 "
+          "01 02 "
+          "03 a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 90 a6 65 78 63 65 70 74 90 a5 66 6c 61 "
+          "67 73 "
+          "80");
   msgpack::Result r = msgpack::decode(wire);
   REQUIRE(r.status == msgpack::Status::done);
   CHECK(json::stringify(r.value) ==
@@ -258,13 +269,13 @@ TEST_CASE("a broadcast's stream entry is what the Node adapter writes") {
   sio::Packet p;
   p.nsp = "/";
   p.data = js(R"(["msg:new",{"id":8,"text":"hi"}])");
-  cluster::Entry e = cluster::broadcast_entry("3f2a9c01d4e5b687", p, {"general"}, {"abc"});
+  cluster::Entry e =
+      cluster::broadcast_entry("3f2a9c01d4e5b687", p, {"general"}, {"abc"});
   CHECK(e.uid == "3f2a9c01d4e5b687");
   CHECK(e.nsp == "/");
   CHECK(e.type == "3");
-  CHECK(e.data ==
-        R"({"packet":{"type":2,"data":["msg:new",{"id":8,"text":"hi"}]},)"
-        R"("opts":{"rooms":["general"],"except":["abc"],"flags":{}}})");
+  CHECK(e.data == R"({"packet":{"type":2,"data":["msg:new",{"id":8,"text":"hi"}]},)"
+                  R"("opts":{"rooms":["general"],"except":["abc"],"flags":{}}})");
 
   json::Value data;
   std::vector<std::string> buffers;
@@ -287,9 +298,10 @@ TEST_CASE("a broadcast with binary is base64 of msgpack, and reads back as attac
   cluster::Entry e = cluster::broadcast_entry("u", p, {}, {});
   std::string bytes;
   REQUIRE(eio::base64_decode(e.data, bytes));
-  CHECK(bytes == hex("82 a6 70 61 63 6b 65 74 82 a4 74 79 70 65 02 a4 64 61 74 61 92 a2 75 "
-                     "70 c4 03 01 02 03 a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 90 a6 65 78 63 "
-                     "65 70 74 90 a5 66 6c 61 67 73 80"));
+  CHECK(bytes ==
+        hex("82 a6 70 61 63 6b 65 74 82 a4 74 79 70 65 02 a4 64 61 74 61 92 a2 75 "
+            "70 c4 03 01 02 03 a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 90 a6 65 78 63 "
+            "65 70 74 90 a5 66 6c 61 67 73 80"));
   json::Value data;
   std::vector<std::string> buffers;
   std::string error;
@@ -309,8 +321,8 @@ TEST_CASE("an entry that is not a broadcast is refused with the rule") {
   CHECK_FALSE(cluster::read_data("!!!", data, buffers, error));
   CHECK(error.find("base64") != std::string::npos);
   cluster::Broadcast b;
-  CHECK_FALSE(cluster::read_broadcast(js(R"({"packet":{"type":3,"data":["x"]},"opts":{}})"),
-                                      {}, b, error));
+  CHECK_FALSE(cluster::read_broadcast(
+      js(R"({"packet":{"type":3,"data":["x"]},"opts":{}})"), {}, b, error));
   CHECK(error.find("EVENT") != std::string::npos);
   CHECK_FALSE(cluster::read_broadcast(js(R"({"packet":{"type":2,"data":[1]},"opts":{}})"),
                                       {}, b, error));
