@@ -331,3 +331,126 @@ TEST_CASE("an entry that is not a broadcast is refused with the rule") {
       js(R"({"packet":{"type":2,"data":["x"]},"opts":{"rooms":[1]}})"), {}, b, error));
   CHECK(error.find("rooms") != std::string::npos);
 }
+
+// The client
+// ----------
+// Against a listener of ours on loopback that plays Redis's part by script: what
+// is checked is the client's side (queueing, order of replies, loss, reconnect).
+// The real redis-server is in tests/e2e/lesson4_cluster*.test.mjs.
+
+#include "common/loop.h"
+#include "common/net.h"
+
+namespace {
+struct ScriptedRedis {
+  loop::Loop& loop;
+  net::Listener listener{loop, net::Limits{}};
+  std::vector<std::shared_ptr<net::Connection>> conns;
+  std::vector<std::string> commands;  // described, in arrival order
+  explicit ScriptedRedis(loop::Loop& l) : loop(l) {
+    REQUIRE(listener.listen(0).empty());
+    listener.on_accept([this](const std::shared_ptr<net::Connection>& c) {
+      conns.push_back(c);
+      c->start(
+          [this](std::string_view in) {
+            size_t used = 0;
+            for (;;) {
+              redis::ParseResult r = redis::parse(in.substr(used));
+              if (r.status != redis::Status::done) break;
+              commands.push_back(redis::describe(r.reply));
+              used += r.consumed;
+            }
+            return used;
+          },
+          [] {});
+    });
+  }
+  // Closed before the listener goes: its map of connections must be empty by then.
+  ~ScriptedRedis() {
+    for (auto& c : conns)
+      c->close_now();
+  }
+};
+
+template <typename F>
+void run_until(loop::Loop& loop, F done) {
+  for (int i = 0; i < 2000 && !done(); ++i) {
+    bool tick = false;
+    loop::TimerId timer = loop.after(5, [&] { tick = true; });
+    while (!tick && !done())
+      loop.run_once();
+    loop.cancel(timer);
+  }
+  REQUIRE(done());
+}
+}  // namespace
+
+TEST_CASE("client: pipelined commands, replies in order, a reply split over writes") {
+  loop::Loop loop;
+  ScriptedRedis server(loop);
+  redis::Client client(loop, "test", "127.0.0.1", server.listener.port());
+  int connects = 0;
+  client.on_connect = [&] { ++connects; };
+  client.start();
+  run_until(loop, [&] { return client.connected() && !server.conns.empty(); });
+  std::vector<std::string> replies;
+  auto keep = [&](const redis::Reply& r) { replies.push_back(redis::describe(r)); };
+  client.command({"SET", "k", "v"}, keep);
+  client.command({"INCR", "n"}, keep);
+  client.command({"GET", "k"}, keep);
+  run_until(loop, [&] { return server.commands.size() == 3; });
+  CHECK(server.commands == std::vector<std::string>{"[\"SET\" \"k\" \"v\"]",
+                                                    "[\"INCR\" \"n\"]",
+                                                    "[\"GET\" \"k\"]"});
+  CHECK(client.waiting() == 3);
+  // Two replies and half of the third, then the rest in a later write.
+  server.conns[0]->send("+OK\r\n:7\r\n$2\r");
+  run_until(loop, [&] { return replies.size() == 2; });
+  server.conns[0]->send("\nhi\r\n");
+  run_until(loop, [&] { return replies.size() == 3; });
+  CHECK(replies == std::vector<std::string>{"OK", "(integer) 7", "\"hi\""});
+  CHECK(connects == 1);
+}
+
+TEST_CASE("client: a lost connection fails what waits, then it connects again") {
+  loop::Loop loop;
+  ScriptedRedis server(loop);
+  redis::Client client(loop, "test", "127.0.0.1", server.listener.port());
+  int connects = 0, disconnects = 0;
+  client.on_connect = [&] { ++connects; };
+  client.on_disconnect = [&] { ++disconnects; };
+  client.start();
+  run_until(loop, [&] { return client.connected() && server.conns.size() == 1; });
+  std::string answer;
+  client.command({"XREAD", "BLOCK", "5000", "STREAMS", "s", "$"},
+                 [&](const redis::Reply& r) { answer = r.is_error() ? r.str : "?"; });
+  run_until(loop, [&] { return server.commands.size() == 1; });
+  server.conns[0]->close_now();
+  run_until(loop, [&] { return !answer.empty(); });
+  CHECK(answer == "ERR connection lost");
+  CHECK(disconnects == 1);
+  // While it is away (the first retry is 100 ms later) a command is answered at
+  // once, not queued.
+  REQUIRE_FALSE(client.connected());
+  std::string now;
+  client.command({"PING"}, [&](const redis::Reply& r) { now = r.str; });
+  CHECK(now == "ERR not connected to redis");
+  run_until(loop, [&] { return connects == 2 && client.connected(); });
+  CHECK(server.conns.size() == 2);
+}
+
+TEST_CASE("client: a reply that is not RESP closes the connection") {
+  loop::Loop loop;
+  ScriptedRedis server(loop);
+  redis::Client client(loop, "test", "127.0.0.1", server.listener.port());
+  int disconnects = 0;
+  client.on_disconnect = [&] { ++disconnects; };
+  client.start();
+  run_until(loop, [&] { return client.connected() && server.conns.size() == 1; });
+  std::string answer;
+  client.command({"PING"}, [&](const redis::Reply& r) { answer = r.str; });
+  server.conns[0]->send("HTTP/1.1 200 OK\r\n");
+  run_until(loop, [&] { return !answer.empty(); });
+  CHECK(answer == "ERR connection lost");
+  CHECK(disconnects == 1);
+}
