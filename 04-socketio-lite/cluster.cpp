@@ -1,13 +1,11 @@
-// The Redis Streams adapter: broadcasts out to the stream, the others' back in,
-// and answers to the requests a Node member sends over pub/sub.
+// The Redis Streams adapter: broadcasts out to the stream, the others' back in
+// (the entry's format is cluster_wire.cpp, pub/sub requests cluster_requests.cpp).
 #include "cluster.h"
 
 #include <charconv>
 #include <random>
 
 #include "common/log.h"
-#include "engineio_packet.h"
-#include "msgpack.h"
 
 namespace cluster {
 
@@ -22,110 +20,6 @@ static std::string random_uid() {
     uid += hex[byte & 15];
   }
   return uid;
-}
-
-static json::Value string_array(const std::set<std::string>& items) {
-  return json::Value(json::Array(items.begin(), items.end()));
-}
-
-// Wire format: a broadcast entry
-// ------------------------------
-// ClusterAdapter.broadcast() publishes {type: BROADCAST, data: {packet, opts}}; the
-// streams adapter's encode() turns it into the entry's four fields. The packet is
-// socket.io-parser's object before the namespace is added: {"type":2,"data":[...]}
-// (always EVENT: the parser makes it BINARY_EVENT when it finds binary).
-Entry broadcast_entry(const std::string& uid, const sio::Packet& packet,
-                      const std::set<std::string>& rooms,
-                      const std::set<std::string>& except) {
-  json::Value data(json::Object{
-      {"packet", json::Value(json::Object{{"type", 2}, {"data", *packet.data}})},
-      {"opts", json::Value(json::Object{{"rooms", string_array(rooms)},
-                                        {"except", string_array(except)},
-                                        {"flags", json::Value(json::Object{})}})}});
-  Entry e{uid, packet.nsp, std::to_string(static_cast<int>(MessageType::broadcast)), ""};
-  // redis-streams-adapter encode(): "data" is JSON.stringify(data), unless the
-  // message may hold binary and does: then base64 of msgpack, where a Buffer is bin.
-  if (packet.attachments.empty())
-    e.data = json::stringify(data);
-  else
-    e.data = eio::base64_encode(msgpack::encode(data, packet.attachments));
-  return e;
-}
-
-bool read_data(const std::string& data, json::Value& value,
-               std::vector<std::string>& buffers, std::string& error) {
-  // redis-streams-adapter decode(): JSON when it starts with "{", else base64 msgpack.
-  if (!data.empty() && data[0] == '{') {
-    json::ParseResult r = json::parse(data);
-    if (!r.value) {
-      error = "data: malformed JSON: " + r.error;
-      return false;
-    }
-    value = std::move(*r.value);
-    return true;
-  }
-  std::string bytes;
-  if (!eio::base64_decode(data, bytes)) {
-    error = "data: neither JSON (\"{...\") nor base64";
-    return false;
-  }
-  msgpack::Result m = msgpack::decode(bytes);
-  if (m.status != msgpack::Status::done || m.consumed != bytes.size()) {
-    error = "data: not one msgpack value: " +
-            (m.status == msgpack::Status::error ? m.error : std::string("truncated"));
-    return false;
-  }
-  value = std::move(m.value);
-  buffers = std::move(m.buffers);
-  return true;
-}
-
-// opts: {"rooms":[...],"except":[...],"flags":{...}}; the flags (volatile,
-// compress, timeout) change nothing here.
-static bool read_opts(const json::Value* opts, std::set<std::string>& rooms,
-                      std::set<std::string>& except, std::string& error) {
-  if (!opts || !opts->is_object()) {
-    error = "opts: missing or not an object";
-    return false;
-  }
-  for (auto [key, out] : {std::pair{"rooms", &rooms}, std::pair{"except", &except}}) {
-    const json::Value* list = opts->find(key);
-    if (!list) continue;  // an emitter may leave it out
-    if (!list->is_array()) {
-      error = std::string("opts.") + key + ": not an array";
-      return false;
-    }
-    for (const auto& room : list->as_array()) {
-      if (!room.is_string()) {
-        error = std::string("opts.") + key + ": a room is not a string";
-        return false;
-      }
-      out->insert(room.as_string());
-    }
-  }
-  return true;
-}
-
-bool read_broadcast(const json::Value& data, std::vector<std::string> buffers,
-                    Broadcast& out, std::string& error) {
-  const json::Value* packet = data.find("packet");
-  const json::Value* type = packet ? packet->find("type") : nullptr;
-  const json::Value* args = packet ? packet->find("data") : nullptr;
-  // socket.io-parser: an EVENT's data is ["name", ...args]; 5 is BINARY_EVENT.
-  if (!type || !type->is_number() || (type->as_number() != 2 && type->as_number() != 5)) {
-    error = "packet.type: a broadcast carries an EVENT (2)";
-    return false;
-  }
-  if (!args || !args->is_array() || args->as_array().empty() ||
-      !args->as_array()[0].is_string()) {
-    error = "packet.data: an EVENT's data is [\"name\", ...args]";
-    return false;
-  }
-  if (!read_opts(data.find("opts"), out.rooms, out.except, error)) return false;
-  out.packet.type = buffers.empty() ? sio::Type::event : sio::Type::binary_event;
-  out.packet.data = *args;
-  out.packet.attachments = std::move(buffers);
-  return true;
 }
 
 // Adapter
@@ -411,99 +305,6 @@ void Adapter::apply(sio::Namespace& nsp, MessageType type, const json::Value& da
   }
   logs::warn("cluster: message of type %d skipped: %s", static_cast<int>(type),
              error.c_str());
-}
-
-// Requests over pub/sub
-// ---------------------
-// SUBSCRIBE socket.io#/# : after it, PUBSUB NUMSUB socket.io#/# counts this node,
-// and a Node member waits for its answer to every request.
-
-void Adapter::subscribe() {
-  for (const auto& nsp : options_.namespaces)
-    subscriber_.command({"SUBSCRIBE", options_.channel_prefix + "#" + nsp + "#"});
-}
-
-// A request: msgpack {type, data, uid, nsp}.
-void Adapter::on_request(const std::string& payload) {
-  msgpack::Result m = msgpack::decode(payload);
-  if (m.status != msgpack::Status::done) {
-    logs::warn("cluster: pub/sub message skipped: not msgpack (%s)",
-               m.status == msgpack::Status::error ? m.error.c_str() : "truncated");
-    return;
-  }
-  const json::Value* type = m.value.find("type");
-  const json::Value* uid = m.value.find("uid");
-  const json::Value* nsp_name = m.value.find("nsp");
-  const json::Value* data = m.value.find("data");
-  // The types are 1 to 13; anything else (a huge number too) is not one of ours.
-  if (!type || !type->is_number() || type->as_number() < 1 || type->as_number() > 13 ||
-      !uid || !uid->is_string() || !nsp_name || !nsp_name->is_string()) {
-    logs::warn("cluster: pub/sub message skipped: no type (1-13), uid or nsp");
-    return;
-  }
-  if (uid->as_string() == uid_) return;
-  sio::Namespace* nsp = io_.find(nsp_name->as_string());
-  if (!nsp) return;
-  json::Value empty;
-  const json::Value& d = data ? *data : empty;
-  const json::Value* request_id = d.find("requestId");
-  auto t = static_cast<MessageType>(static_cast<int>(type->as_number()));
-  const std::string& from = uid->as_string();
-  switch (t) {
-    // fetchSockets(): {"opts":{...},"requestId":"..."} → the sockets here that match,
-    // as RemoteSocket details {id, handshake, rooms, data}.
-    case MessageType::fetch_sockets: {
-      std::set<std::string> rooms, except;
-      std::string error;
-      if (!request_id || !read_opts(d.find("opts"), rooms, except, error)) return;
-      json::Array sockets;
-      for (const auto& s : sio::BroadcastOperator(*nsp, rooms, except).sockets()) {
-        const http::Request& req = s->handshake();
-        json::Object headers;
-        for (const auto& h : req.headers)
-          headers.emplace_back(h.name, h.value);
-        json::Value handshake(json::Object{{"headers", json::Value(std::move(headers))},
-                                           {"url", req.target},
-                                           {"auth", s->auth()}});
-        sockets.push_back(json::Value(json::Object{{"id", s->id()},
-                                                   {"handshake", std::move(handshake)},
-                                                   {"rooms", string_array(s->rooms())},
-                                                   {"data", s->data}}));
-      }
-      return respond(nsp->name(), from, MessageType::fetch_sockets_response,
-                     json::Value(json::Object{{"requestId", *request_id},
-                                              {"sockets", std::move(sockets)}}));
-    }
-    // serverSideEmit() with an ack: this server has no server-side handlers, so
-    // its one answer is null (without an ack nothing is expected).
-    case MessageType::server_side_emit:
-      if (!request_id) return;
-      return respond(nsp->name(), from, MessageType::server_side_emit_response,
-                     json::Value(json::Object{{"requestId", *request_id},
-                                              {"packet", json::Value()}}));
-    // emitWithAck() to every node: delivered here as a plain event, and the count
-    // of acks to wait for from here is 0 (this server has no acks on broadcasts).
-    case MessageType::broadcast:
-      apply(*nsp, t, d, std::move(m.buffers));
-      if (!request_id) return;
-      return respond(
-          nsp->name(), from, MessageType::broadcast_client_count,
-          json::Value(json::Object{{"requestId", *request_id}, {"clientCount", 0}}));
-    default:
-      return apply(*nsp, t, d, std::move(m.buffers));
-  }
-}
-
-// PUBLISH socket.io#<nsp>#<requester uid># with msgpack {type, data, uid, nsp}.
-void Adapter::respond(const std::string& nsp, const std::string& requester,
-                      MessageType type, json::Value data) {
-  json::Value message(json::Object{{"type", static_cast<int>(type)},
-                                   {"data", std::move(data)},
-                                   {"uid", uid_},
-                                   {"nsp", nsp}});
-  commands_.command({"PUBLISH",
-                     options_.channel_prefix + "#" + nsp + "#" + requester + "#",
-                     msgpack::encode(message)});
 }
 
 }  // namespace cluster

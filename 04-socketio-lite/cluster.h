@@ -85,6 +85,12 @@ bool read_broadcast(const json::Value& data, std::vector<std::string> buffers,
 bool read_data(const std::string& data, json::Value& value,
                std::vector<std::string>& buffers, std::string& error);
 
+// opts {"rooms":[...],"except":[...],"flags":{...}} into two sets; false with
+// `error` set when it is malformed.
+bool read_opts(const json::Value* opts, std::set<std::string>& rooms,
+               std::set<std::string>& except, std::string& error);
+json::Value string_array(const std::set<std::string>& items);
+
 class Adapter {
  public:
   Adapter(loop::Loop& loop, sio::Server& io, Options options);
