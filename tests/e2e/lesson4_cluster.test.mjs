@@ -26,6 +26,7 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
     if (a) await stopClean(a);
     if (b) await stopClean(b);
     await redis?.stop();
+    redis?.remove();
   });
 
   test('a broadcast is one stream entry in the Node adapter\'s format', T, async () => {

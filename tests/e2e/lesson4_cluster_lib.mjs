@@ -67,7 +67,9 @@ export async function startRedis(port, dir) {
     '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'],
   /Ready to accept connections/);
   await r.up;
-  return { ...r, port, dir, address: `127.0.0.1:${port}` };
+  // The data folder goes once the test is done with it (after the last restart).
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+  return { ...r, port, dir, remove, address: `127.0.0.1:${port}` };
 }
 
 // A client of our own on the same Redis, for the test's questions (PUBSUB NUMSUB...).

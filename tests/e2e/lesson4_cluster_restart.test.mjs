@@ -21,6 +21,7 @@ describe('lesson 04 cluster: Redis restarted while 4 posters post', () => {
     if (a) await stopClean(a);
     if (b) await stopClean(b);
     await redis?.stop();
+    redis?.remove();
   });
 
   test('nodes read on; acked posts are delivered once, refused ones never', {
