@@ -216,6 +216,25 @@ Namespace& Server::of(const std::string& name) {
   return *nsp;
 }
 
+Namespace* Server::find(const std::string& name) {
+  auto it = nsps_.find(name);
+  return it == nsps_.end() ? nullptr : it->second.get();
+}
+
+// What another node broadcast, to the sockets here that it is for; it is not
+// passed on again (on_broadcast is not called), or the nodes would echo forever.
+void Namespace::deliver(const Packet& packet, const std::set<std::string>& rooms,
+                        const std::set<std::string>& except) {
+  std::string text = encode(packet);
+  std::set<std::string> ids = recipients(rooms, except);
+  if (logs::tracing())
+    logs::trace("sio → %zu socket(s) from the cluster %s", ids.size(),
+                describe(packet).c_str());
+  for (const auto& id : ids)
+    if (auto it = sockets_.find(id); it != sockets_.end() && it->second->client_)
+      it->second->client_->write_encoded(text, packet.attachments);
+}
+
 // Shutdown: a copy, since each close removes its Client from the map. Each
 // session then ends as the server is going away (the close packet, then 1001).
 void Server::close() {

@@ -15,7 +15,7 @@
 // Socket with its own id. Rooms are sets of sockets within a namespace; every
 // socket is in the room named after its own id, which is how a private message is
 // addressed. What the reference has and this does not: async middleware, acks on
-// broadcasts, connection state recovery, adapters for several processes.
+// broadcasts, connection state recovery. Several processes: cluster.h.
 #pragma once
 
 #include <cstdint>
@@ -165,6 +165,10 @@ class Namespace {
   const std::map<std::string, std::shared_ptr<Socket>>& sockets() const {
     return sockets_;
   }
+  // A packet to this node's sockets only, chosen as a broadcast chooses them: the
+  // cluster adapter hands over what another node broadcast.
+  void deliver(const Packet& packet, const std::set<std::string>& rooms,
+               const std::set<std::string>& except);
 
  private:
   friend class BroadcastOperator;
@@ -211,6 +215,17 @@ class Server {
   BroadcastOperator except(const std::string& room) { return of("/").except(room); }
   // Disconnects every client ("server shutting down").
   void close();
+  // A namespace that exists, or nullptr (of() would create it).
+  Namespace* find(const std::string& name);
+  // Set by the cluster adapter (cluster.h): told of every broadcast once it has
+  // reached this node's own sockets, so the other nodes can deliver it to theirs.
+  std::function<void(Namespace& nsp, const Packet& packet,
+                     const std::set<std::string>& rooms,
+                     const std::set<std::string>& except)>
+      on_broadcast;
+  // False while the cluster adapter is cut off from Redis, when a broadcast would
+  // reach this node's sockets only; always true without one.
+  bool cluster_connected = true;
 
   loop::Loop& loop() { return loop_; }
   const Options& options() const { return options_; }

@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 
+#include "cluster.h"
 #include "common/assets.h"
 #include "common/chat.h"
 #include "common/flags.h"
@@ -69,6 +70,7 @@ struct Options {
   int64_t max_connections = 0;
   std::string cors_origin;
   chat::StoreOptions store;
+  std::string redis;  // HOST:PORT: join the cluster of nodes on this Redis
   bool protocol_echo = false;
   bool trace = false;
 };
@@ -302,6 +304,11 @@ void SocketIoChat::send_message(sio::Socket& socket, const sio::Args& args,
     else
       post = chat::read_post(args[0], error);
   }
+  // --redis: a post the other nodes could not be told of is refused, not lost.
+  if (post && !io_.cluster_connected) {
+    error = "cluster: cut off from redis, not sent; try again";
+    post.reset();
+  }
   if (!room || !post) {
     logs::info("%s msg:post refused: %s", socket.id().c_str(), error.c_str());
     if (ack) ack(error_reply(error));
@@ -373,6 +380,8 @@ int main(int argc, char** argv) {
   f.add("--head-timeout", &options.head_timeout_ms, "ms a request head may take");
   f.add("--max-connections", &options.max_connections,
         "connections open at once, past it 503 (0: up to the open-file limit)");
+  f.add("--redis", &options.redis,
+        "HOST:PORT of a Redis: broadcasts reach every node on it (cluster.h)");
   f.add("--protocol-echo", &options.protocol_echo,
         "serve what the Engine.IO and Socket.IO protocol test suites expect");
   chat::add_store_flags(f, options.store);
@@ -400,6 +409,19 @@ int main(int argc, char** argv) {
   sio::Server io(loop, engine, io_options);
   sio::registry::install(&io);
   SocketIoChat app(options, engine, io, journal);
+  // --redis: this node joins the others on that Redis (socket.io's streams adapter).
+  std::unique_ptr<cluster::Adapter> adapter;
+  if (!options.redis.empty()) {
+    cluster::Options cluster_options;
+    if (std::string error = redis::parse_address(options.redis, cluster_options.host,
+                                                 cluster_options.port);
+        !error.empty()) {
+      std::fprintf(stderr, "lesson-4: %s\n", error.c_str());
+      return 2;
+    }
+    adapter = std::make_unique<cluster::Adapter>(loop, io, cluster_options);
+    adapter->start();
+  }
 
   // --protocol-echo also serves a raw Engine.IO echo at /engine.io/.
   engine_options.path = "/engine.io/";

@@ -82,6 +82,8 @@ void BroadcastOperator::emit(const std::string& event, const Args& args) const {
     if (auto it = nsp_->sockets_.find(id);
         it != nsp_->sockets_.end() && it->second->client_)
       it->second->client_->write_encoded(text, p.attachments);
+  // With --redis, the other nodes deliver it to their sockets too (cluster.cpp).
+  if (nsp_->server_.on_broadcast) nsp_->server_.on_broadcast(*nsp_, p, rooms_, except_);
 }
 
 // Namespace: the adapter (rooms)

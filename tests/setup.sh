@@ -26,6 +26,7 @@ need nghttp2-client has nghttp
 need libnss3-tools has certutil  # make trust-cert and its test
 need python3-websockets /usr/bin/python3 -c "import websockets"
 need valgrind has valgrind
+need redis-server has redis-server  # the cluster tests start their own
 need clang has clang++
 # libFuzzer's runtime: can clang link a fuzz target?
 fuzzer_links() {

@@ -1,0 +1,137 @@
+// Several lesson-4 processes as one server: socket.io's Redis Streams adapter,
+// wire for wire (npm @socket.io/redis-streams-adapter 0.3.1 on socket.io-adapter's
+// ClusterAdapter), so a Node socket.io server with that adapter on the same Redis
+// is a member of the same cluster.
+//
+// Every broadcast made here (io.to(room).emit, socket.to(room).emit...) reaches
+// this node's sockets at once and is appended to one Redis Stream:
+//   XADD socket.io MAXLEN ~ 10000 * uid 3f2a9c01d4e5b687 nsp / type 3
+//        data {"packet":{"type":2,"data":["msg:new",{...}]},
+//              "opts":{"rooms":["general"],"except":["<sender id>"],"flags":{}}}
+// Every node reads the stream (XREAD BLOCK), skips its own entries (its sockets
+// have them already) and delivers the others' to its sockets, choosing them by
+// rooms and except as it would for its own broadcast. A node that loses Redis
+// reads on from the last entry it saw once Redis is back, so nothing is lost.
+//
+// Requests that need no history go over pub/sub, msgpack-encoded, on
+// "socket.io#<nsp>#": a Node member asks every node for its sockets
+// (fetchSockets), sends server-side emits, or broadcasts with acks. It counts the
+// nodes it waits for with PUBSUB NUMSUB on that channel, so each request gets an
+// answer here, on the asker's own channel "socket.io#<nsp>#<its uid>#".
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/loop.h"
+#include "io.h"
+#include "redis.h"
+
+namespace cluster {
+
+// The adapter's defaults (createAdapter's options of the same names).
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string stream_name = "socket.io";
+  int64_t max_len = 10000;  // XADD MAXLEN ~: the stream is trimmed, roughly
+  int64_t read_count = 100;  // XREAD COUNT
+  int64_t block_ms = 5000;  // XREAD BLOCK
+  std::string channel_prefix = "socket.io";
+  std::vector<std::string> namespaces = {"/"};  // answered on pub/sub
+};
+
+// socket.io-adapter's MessageType: the values are the stream's "type" field.
+enum class MessageType : int {
+  initial_heartbeat = 1,
+  heartbeat = 2,
+  broadcast = 3,
+  sockets_join = 4,
+  sockets_leave = 5,
+  disconnect_sockets = 6,
+  fetch_sockets = 7,
+  fetch_sockets_response = 8,
+  server_side_emit = 9,
+  server_side_emit_response = 10,
+  broadcast_client_count = 11,
+  broadcast_ack = 12,
+  adapter_close = 13,
+};
+
+// One stream entry's fields, as XADD writes them and XREAD returns them.
+struct Entry {
+  std::string uid, nsp, type, data;
+};
+
+// The entry for a broadcast: data is JSON, or base64 of msgpack when the packet
+// carries binary (the adapter's hasBinary() test), as the Node adapter writes it.
+Entry broadcast_entry(const std::string& uid, const sio::Packet& packet,
+                      const std::set<std::string>& rooms,
+                      const std::set<std::string>& except);
+
+// A BROADCAST entry's data back into a packet and its rooms; false with `error`
+// set when it is not one (the entry is then skipped and logged).
+struct Broadcast {
+  sio::Packet packet;
+  std::set<std::string> rooms, except;
+};
+bool read_broadcast(const json::Value& data, std::vector<std::string> buffers,
+                    Broadcast& out, std::string& error);
+// An entry's data: '{' starts JSON, anything else is base64 of msgpack.
+bool read_data(const std::string& data, json::Value& value,
+               std::vector<std::string>& buffers, std::string& error);
+
+// opts {"rooms":[...],"except":[...],"flags":{...}} into two sets; false with
+// `error` set when it is malformed.
+bool read_opts(const json::Value* opts, std::set<std::string>& rooms,
+               std::set<std::string>& except, std::string& error);
+json::Value string_array(const std::set<std::string>& items);
+
+class Adapter {
+ public:
+  Adapter(loop::Loop& loop, sio::Server& io, Options options);
+  ~Adapter();
+  void start();
+  // Can this node publish right now? (A post made while cut off is refused.)
+  bool connected() const { return commands_.connected(); }
+  const std::string& uid() const { return uid_; }
+
+ private:
+  void publish(sio::Namespace& nsp, const sio::Packet& packet,
+               const std::set<std::string>& rooms, const std::set<std::string>& except);
+  void send_xadd(std::vector<std::string> command);
+  void recover();
+  void start_reading();
+  void read_next();
+  void on_entries(const redis::Reply& reply);
+  void on_entry(const std::string& id, const Entry& entry);
+  void apply(sio::Namespace& nsp, MessageType type, const json::Value& data,
+             std::vector<std::string> buffers);
+  void subscribe();
+  void on_request(const std::string& payload);
+  void respond(const std::string& nsp, const std::string& requester, MessageType type,
+               json::Value data);
+
+  loop::Loop& loop_;
+  sio::Server& io_;
+  Options options_;
+  std::string uid_;
+  redis::Client commands_;  // XADD, PUBLISH
+  redis::Client reader_;  // XREAD BLOCK holds its connection: one of its own
+  redis::Client subscriber_;  // SUBSCRIBE turns a connection into pub/sub only
+  std::string last_id_ = "$";  // the last entry read; "$" until one is known
+  bool reading_ = false;  // an XREAD is out
+  uint64_t unpublished_ = 0;  // broadcasts lost to other nodes while cut off
+  // XADDs sent whose reply has not come: when the connection drops, Redis may or
+  // may not have appended them. After reconnecting, the stream says which.
+  std::deque<std::vector<std::string>> in_flight_;
+  std::string last_published_;  // the id Redis gave our last XADD
+  bool recovering_ = false;
+  loop::TimerId read_retry_ = 0;
+};
+
+}  // namespace cluster

@@ -1,0 +1,185 @@
+// Lesson 04 as a cluster: two of our nodes with --redis and a Node socket.io 4.8
+// node with @socket.io/redis-streams-adapter 0.3.1, on one real redis-server.
+// The clients are the official socket.io-client. Messages are told apart by their
+// text (each node numbers its own room history: ids are not cluster-wide yet).
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stopClean } from './lib.mjs';
+import { closeMembers, member, post, readers, redisClient, startNode, startPeer,
+  startRedis, texts, until } from './lesson4_cluster_lib.mjs';
+
+const T = { timeout: 60_000 };
+
+describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', () => {
+  let redis, client, a, b, peer;
+  before(async () => {
+    redis = await startRedis();
+    client = await redisClient(redis.port);
+    a = await startNode(redis.address, ['--trace']);
+    b = await startNode(redis.address);
+  });
+  afterEach(closeMembers);
+  after(async () => {
+    closeMembers();
+    await peer?.stop();
+    await client?.quit().catch(() => {});
+    if (a) await stopClean(a);
+    if (b) await stopClean(b);
+    await redis?.stop();
+    redis?.remove();
+  });
+
+  test('a broadcast is one stream entry in the Node adapter\'s format', T, async () => {
+    const ada = await member(a.url, 'ada', 'general');
+    const before = await client.xLen('socket.io');
+    const ack = await post(ada, 'format check');
+    assert.equal(ack.text, 'format check');
+    await until(async () => (await client.xLen('socket.io')) > before);
+    const [entry] = await client.xRevRange('socket.io', '+', '-', { COUNT: 1 });
+    assert.deepEqual(Object.keys(entry.message), ['uid', 'nsp', 'type', 'data']);
+    assert.match(entry.message.uid, /^[0-9a-f]{16}$/);
+    assert.equal(entry.message.nsp, '/');
+    assert.equal(entry.message.type, '3');
+    assert.deepEqual(JSON.parse(entry.message.data), {
+      packet: { type: 2, data: ['msg:new', ack] },
+      opts: { rooms: ['general'], except: [ada.id], flags: {} },
+    });
+  });
+
+  test('--trace shows RESP as it crosses the wire', T, async () => {
+    const ada = await member(a.url, 'ada', 'general');
+    await post(ada, 'traced');
+    // *14: XADD socket.io MAXLEN ~ 10000 * and four field-value pairs.
+    await a.waitFor(/^redis → \*14\\r\\n\$4\\r\\nXADD\\r\\n\$9\\r\\nsocket\.io\\r\\n/);
+    await a.waitFor(/^redis ← \$\d+\\r\\n\d+-\d+\\r\\n$/);  // the entry's id
+    await a.waitFor(/^redis xread → \*8\\r\\n\$5\\r\\nXREAD\\r\\n\$5\\r\\nBLOCK/);
+  });
+
+  test('two of our nodes: each sees the other\'s messages once, in order; rooms hold',
+    T, async () => {
+      const a1 = await member(a.url, 'ada', 'general');
+      const a2 = await member(a.url, 'alan', 'general');
+      const aRandom = await member(a.url, 'amy', 'random');
+      const b1 = await member(b.url, 'bob', 'general');
+      const bRandom = await member(b.url, 'bea', 'random');
+      const fromA = Array.from({ length: 10 }, (_, i) => `a-${i}`);
+      const fromB = Array.from({ length: 10 }, (_, i) => `b-${i}`);
+      // Both post at once, without waiting for each other.
+      await Promise.all([
+        Promise.all(fromA.map((t) => post(a1, t))),
+        Promise.all(fromB.map((t) => post(b1, t))),
+        post(bRandom, 'random-b'),
+      ]);
+      // The last of each sender arriving means the earlier ones have: the stream
+      // keeps each node's order.
+      await until(() => texts(b1).includes('a-9') && texts(a1).includes('b-9') &&
+        texts(a2).includes('a-9') && texts(a2).includes('b-9') &&
+        texts(aRandom).includes('random-b'));
+      const only = (list, prefix) => list.filter((t) => t.startsWith(prefix));
+      // Once each and in the order they were posted, across the two nodes.
+      assert.deepEqual(only(texts(b1), 'a-'), fromA);
+      assert.deepEqual(only(texts(a1), 'b-'), fromB);
+      assert.deepEqual(only(texts(a2), 'a-'), fromA);
+      assert.deepEqual(only(texts(a2), 'b-'), fromB);
+      // except: a sender never gets its own message back, from either node.
+      assert.deepEqual(only(texts(a1), 'a-'), []);
+      assert.deepEqual(only(texts(b1), 'b-'), []);
+      // Room boundaries: general's messages never reach random, on either node.
+      assert.deepEqual(texts(aRandom), ['random-b']);
+      assert.deepEqual(texts(bRandom), []);
+      assert.ok(!texts(a1).includes('random-b') && !texts(b1).includes('random-b'));
+    });
+
+  test('bad entries and bad requests are skipped with the rule named; the node reads on',
+    T, async () => {
+      const onA = await member(a.url, 'ada', 'general');
+      const onB = await member(b.url, 'bob', 'general');
+      const add = (fields) => client.xAdd('socket.io', '*', { uid: 'intruder', nsp: '/', ...fields });
+      await add({ type: 'x', data: '{}' });
+      await add({ type: '3', data: '{bad' });
+      await add({ type: '3', data: '!!!' });
+      await add({ type: '3', data: JSON.stringify({ packet: { type: 3, data: ['x'] }, opts: {} }) });
+      await client.publish('socket.io#/#', Buffer.from([0xc1]));
+      await client.publish('socket.io#/#', Buffer.from([0x81, 0xa1, 0x61, 0x01]));
+      for (const rule of [/type "x" is not a number/, /malformed JSON/, /neither JSON/,
+        /a broadcast carries an EVENT/, /0xc1 is never used/, /no type \(1-13\), uid or nsp/])
+        await b.waitFor(rule, 'stderr');
+      await post(onA, 'after the garbage');
+      await until(() => texts(onB).includes('after the garbage'));
+      assert.deepEqual(texts(onB), ['after the garbage']);
+    });
+
+  test('a Node socket.io node joins: a post on any of the three reaches the other two',
+    T, async () => {
+      peer = await startPeer(redis.address);
+      // Our two readers and the Node member's are all blocked in XREAD.
+      await until(async () => (await readers(client)) === 3);
+      const onA = await member(a.url, 'ada', 'general');
+      const onB = await member(b.url, 'bob', 'general');
+      const onN = await member(peer.url, 'nia', 'general');
+      await post(onA, 'from ours A');
+      await post(onB, 'from ours B');
+      await post(onN, 'from Node');
+      await until(() => texts(onA).length === 2 && texts(onB).length === 2 &&
+        texts(onN).length === 2);
+      // Once each (the order between two senders is not promised: see the README).
+      assert.deepEqual(texts(onA).sort(), ['from Node', 'from ours B']);
+      assert.deepEqual(texts(onB).sort(), ['from Node', 'from ours A']);
+      assert.deepEqual(texts(onN).sort(), ['from ours A', 'from ours B']);
+      // What the Node node delivered is our stored message, as our node acked it.
+      const [, fromA] = onN.seen.find(([e, m]) => e === 'msg:new' && m.text === 'from ours A');
+      assert.deepEqual(Object.keys(fromA), ['id', 'user', 'text', 'time']);
+    });
+
+  test('a Node broadcast with except: the excepted socket on our node is left out',
+    T, async () => {
+      const kept = await member(a.url, 'ada', 'general');
+      const left = await member(b.url, 'bob', 'general');
+      const onN = await member(peer.url, 'nia', 'general');
+      await onN.timeout(10_000).emitWithAck('peer:say',
+        { room: 'general', except: left.id, text: 'not for bob' });
+      await onN.timeout(10_000).emitWithAck('peer:say',
+        { room: 'general', except: 'nobody', text: 'for all' });
+      await until(() => texts(left, 'note').includes('for all') &&
+        texts(kept, 'note').includes('for all'));
+      assert.deepEqual(texts(kept, 'note'), ['not for bob', 'for all']);
+      assert.deepEqual(texts(left, 'note'), ['for all']);
+    });
+
+  test('a Node broadcast with binary (base64 msgpack on the stream) reaches our clients',
+    T, async () => {
+      const onA = await member(a.url, 'ada', 'random');
+      const onN = await member(peer.url, 'nia', 'random');
+      const got = new Promise((resolve) => onA.once('blob', (...args) => resolve(args)));
+      await onN.timeout(10_000).emitWithAck('peer:blob', { room: 'random', bytes: [0, 1, 255] });
+      const [caption, bytes] = await got;
+      assert.equal(caption, 'caption');
+      assert.deepEqual([...new Uint8Array(bytes)], [0, 1, 255]);
+      const [entry] = await client.xRevRange('socket.io', '+', '-', { COUNT: 1 });
+      assert.equal(entry.message.type, '3');
+      assert.ok(!entry.message.data.startsWith('{'), entry.message.data);
+    });
+
+  test('our nodes answer the Node member\'s requests: fetchSockets, serverSideEmit',
+    T, async () => {
+      // Each member is subscribed to the request channel: the Node member counts
+      // three and waits for two answers.
+      const counts = await client.pubSubNumSub('socket.io#/#');
+      assert.equal(counts['socket.io#/#'], 3);
+      const onA = await member(a.url, 'ada', 'random');
+      const onB = await member(b.url, 'bob', 'random');
+      const onN = await member(peer.url, 'nia', 'random');
+      // Members of the earlier tests may still be on their way out: asked again
+      // until they are gone. Every answer comes (a missing one is an error ack).
+      const want = [onA.id, onB.id, onN.id].sort();
+      let fetched;
+      await until(async () => {
+        fetched = await onN.timeout(20_000).emitWithAck('peer:fetch', 'random');
+        assert.ok(fetched.ids, JSON.stringify(fetched));
+        return JSON.stringify(fetched.ids) === JSON.stringify(want);
+      });
+      assert.deepEqual(fetched, { ids: want });
+      const emitted = await onN.timeout(20_000).emitWithAck('peer:emit');
+      assert.deepEqual(emitted, { replies: [null, null] });
+    });
+});

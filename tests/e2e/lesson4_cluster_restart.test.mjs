@@ -1,0 +1,97 @@
+// Lesson 04's cluster while Redis restarts: 4 posters on two of our nodes post
+// on, redis-server is stopped and started again on its data folder (append-only
+// file on). A post made while a node is cut off gets an error ack; every post
+// acknowledged reaches every other client once, in its poster's order, because
+// each node reads on from the last entry it saw.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sleep, stopClean } from './lib.mjs';
+import { closeMembers, member, post, startNode, startRedis, until } from
+  './lesson4_cluster_lib.mjs';
+
+describe('lesson 04 cluster: Redis restarted while 4 posters post', () => {
+  let redis, a, b;
+  before(async () => {
+    redis = await startRedis();
+    a = await startNode(redis.address);
+    b = await startNode(redis.address);
+  });
+  after(async () => {
+    closeMembers();
+    if (a) await stopClean(a);
+    if (b) await stopClean(b);
+    await redis?.stop();
+    redis?.remove();
+  });
+
+  test('nodes read on; acked posts are delivered once, refused ones never', {
+    timeout: 120_000,
+  }, async (t) => {
+    const posters = await Promise.all([
+      member(a.url, 'p0', 'general'), member(a.url, 'p1', 'general'),
+      member(b.url, 'p2', 'general'), member(b.url, 'p3', 'general'),
+    ]);
+    const results = posters.map(() => ({ acked: [], refused: [], failed: [] }));
+    let stop = false;
+    const loops = posters.map(async (socket, k) => {
+      for (let i = 0; !stop; ++i) {
+        const text = `p${k}-${i}`;
+        try {
+          const ack = await post(socket, text);
+          if (ack.error) {
+            assert.match(ack.error, /cut off from redis/);
+            results[k].refused.push(text);
+          } else {
+            results[k].acked.push(text);
+          }
+        } catch (e) {
+          results[k].failed.push(`${text}: ${e.message}`);
+        }
+        await sleep(15);
+      }
+    });
+    const acked = (k) => results[k].acked.length;
+    await until(() => results.every((r) => r.acked.length >= 5));
+    await redis.stop();
+    // Both nodes are cut off: each refuses a post.
+    await until(() => (results[0].refused.length || results[1].refused.length) &&
+      (results[2].refused.length || results[3].refused.length));
+    for (const node of [a, b]) await node.waitFor(/redis: cut off from redis at /, 'stderr');
+    const marks = results.map((r) => r.acked.length);
+    redis = await startRedis(redis.port, redis.dir);
+    for (const node of [a, b]) {
+      await node.waitFor(/ redis: connected again/, 'stderr');
+      await node.waitFor(/cluster: reading "socket.io" on after entry/, 'stderr');
+    }
+    await until(() => results.every((r, k) => acked(k) >= marks[k] + 5));
+    stop = true;
+    await Promise.all(loops);
+    // A last post from each: once every client has every other's, all before it
+    // have arrived too (each poster's entries keep their order in the stream).
+    for (const [k, socket] of posters.entries()) {
+      const ack = await post(socket, `p${k}-end`);
+      assert.equal(ack.error, undefined);
+      results[k].acked.push(`p${k}-end`);
+    }
+    await until(() => posters.every((c, j) => posters.every((_, k) => k === j ||
+      c.seen.some(([e, m]) => e === 'msg:new' && m.text === `p${k}-end`))));
+
+    let delivered = 0;
+    for (const [j, client] of posters.entries()) {
+      const got = client.seen.filter(([e]) => e === 'msg:new').map(([, m]) => m.text);
+      delivered += got.length;
+      for (const [k, r] of results.entries()) {
+        const fromK = got.filter((text) => text.startsWith(`p${k}-`));
+        // A poster gets its own message in the ack, never as msg:new.
+        assert.deepEqual(fromK, k === j ? [] : r.acked, `client p${j}, poster p${k}`);
+      }
+    }
+    assert.deepEqual(results.flatMap((r) => r.failed), []);
+    const sum = (f) => results.reduce((n, r) => n + f(r), 0);
+    const posted = sum((r) => r.acked.length + r.refused.length + r.failed.length);
+    t.diagnostic(`posted ${posted}, acknowledged ${sum((r) => r.acked.length)}, ` +
+      `refused ${sum((r) => r.refused.length)}, delivered ${delivered} ` +
+      `(each acknowledged post to the 3 other clients)`);
+    assert.equal(delivered, 3 * sum((r) => r.acked.length));
+  });
+});

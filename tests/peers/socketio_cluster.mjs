@@ -1,0 +1,88 @@
+// Lesson 04's chat on the npm `socket.io` 4.8 server with
+// `@socket.io/redis-streams-adapter` 0.3.1: a Node member of the cluster our
+// `lesson-4 --redis` nodes form (tests/e2e/lesson4_cluster*.test.mjs).
+//   node tests/peers/socketio_cluster.mjs --port 0 --redis 127.0.0.1:6379
+// The events are lesson 04's: CONNECT with auth {user}; room:join → ack {room};
+// msg:post → ack with the stored message, msg:new to the rest of the room.
+// Extra, for the tests: "peer:fetch" acks the ids fetchSockets() finds in the
+// whole cluster, "peer:emit" the replies to serverSideEmitWithAck("ping"), and
+// "peer:say" broadcasts a "note" with an except room, "peer:blob" a "blob" with
+// binary, all through the adapter.
+import http from 'node:http';
+import { createClient } from 'redis';
+import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { Room, validate, portFlag } from '../bench/peers/chat.mjs';
+
+const i = process.argv.indexOf('--redis');
+const [host, port] = (i > 0 ? process.argv[i + 1] : '127.0.0.1:6379').split(':');
+const redis = createClient({ socket: { host, port: Number(port) } });
+redis.on('error', (e) => console.error(`redis: ${e.message}`));
+await redis.connect();
+
+const rooms = new Map([['general', new Room(1000)], ['random', new Room(1000)]]);
+const server = http.createServer();
+const io = new Server(server, { serveClient: false, adapter: createAdapter(redis) });
+
+io.use((socket, next) => {
+  const user = socket.handshake.auth?.user;
+  const error = typeof user !== 'string' ? 'user: must be a string' : validate({ user, text: '-' });
+  if (error) return next(Object.assign(new Error(error), { data: { field: 'user' } }));
+  socket.data.user = user;
+  next();
+});
+
+io.on('connection', (socket) => {
+  socket.on('room:join', (name, ack) => {
+    if (!rooms.has(name)) return ack?.({ error: 'room: must be "general" or "random"' });
+    if (socket.data.room && socket.data.room !== name) socket.leave(socket.data.room);
+    socket.join(name);
+    socket.data.room = name;
+    ack?.({ room: name });
+  });
+  socket.on('msg:post', (post, ack) => {
+    const room = socket.data.room;
+    const error = room ? validate(post) : 'room: join a room first';
+    if (error) return ack?.({ error });
+    const m = rooms.get(room).post(post.user, post.text);
+    ack?.(m);
+    socket.to(room).emit('msg:new', m);
+  });
+  socket.on('peer:fetch', async (room, ack) => {
+    try {
+      const found = await io.in(room).fetchSockets();
+      ack({ ids: found.map((s) => s.id).sort() });
+    } catch (e) {
+      ack({ error: e.message });
+    }
+  });
+  // A broadcast with an except room, through the adapter: {room, except, text}.
+  socket.on('peer:say', ({ room, except, text }, ack) => {
+    io.to(room).except(except).emit('note', text);
+    ack?.({});
+  });
+  // A broadcast with binary: the adapter writes it as base64 of msgpack.
+  socket.on('peer:blob', ({ room, bytes }, ack) => {
+    io.to(room).emit('blob', 'caption', Buffer.from(bytes));
+    ack?.({});
+  });
+  socket.on('peer:emit', async (ack) => {
+    try {
+      const replies = await io.serverSideEmitWithAck('ping');
+      ack({ replies });
+    } catch (e) {
+      ack({ error: e.message });
+    }
+  });
+});
+
+server.listen(portFlag(), '127.0.0.1', () => {
+  console.log(`http://localhost:${server.address().port}/`);
+});
+const stop = () => {
+  io.close();
+  redis.quit().catch(() => {});
+  setTimeout(() => process.exit(0), 200);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
