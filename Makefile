@@ -24,7 +24,7 @@ LOOP_STAMP = $(BUILD)/loop-backend
 
 COMMON_SRC := common/loop.cpp $(LOOP_BACKEND) common/net.cpp common/log.cpp \
   common/flags.cpp common/http1.cpp common/http_server.cpp common/json.cpp \
-  common/utf8.cpp common/chat.cpp
+  common/utf8.cpp common/chat.cpp common/trace_page.cpp
 PAGE := common/client/index.html common/client/chat.js common/client/style.css
 
 # Each lesson: its folder's sources, what it reuses from earlier lessons, its libraries.

@@ -41,6 +41,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
+#include "common/trace_page.h"
 
 namespace {
 
@@ -65,6 +66,7 @@ struct Options {
   int64_t max_connections = 0;
   std::string cert_dir;
   bool trace = false;
+  bool trace_page = false;
 };
 
 constexpr size_t kLatest = 50;  // what a client gets before it has seen anything
@@ -159,6 +161,15 @@ void StreamingChat::handle(Peer& peer, const h2::Request& req) {
   // RFC 9110 §9.1: GET and HEAD MUST be supported. A HEAD is handled as a GET;
   // the connection sends its response without content (§9.3.2).
   const bool get = req.method == "GET" || req.method == "HEAD";
+  // --trace-page (common/trace_page.h): a page's requests name it; its GET /trace
+  // stream is left out of what it is shown.
+  trace_page::bind_target(peer.id, req.path);
+  if (path == "/trace" && get && trace_page::enabled()) {
+    trace_page::mute(peer.id, req.stream_id);
+    http::Request query;
+    query.query = req.path.substr(req.path.find('?') + 1);
+    return respond(peer, req.stream_id, trace_page::answer(query));
+  }
   if (path == "/messages") {
     if (get) return get_messages(peer, req);
     if (req.method == "POST") return post_message(peer, req);
@@ -298,6 +309,8 @@ int main(int argc, char** argv) {
   flags::Flags f("lesson-2", "A chat streamed over HTTP/2 (TLS with ALPN h2, or h2c).");
   f.add("--port", &options.port, "port to listen on, 0 picks a free one");
   f.add("--trace", &options.trace, "print every HTTP/2 frame in and out, decoded");
+  f.add("--trace-page", &options.trace_page,
+        "let a page that asks (its switch) see --trace lines of its own connections");
   f.add("--history", &options.history, "messages the room keeps");
   f.add(
       "--cert-dir", &options.cert_dir,
@@ -317,6 +330,7 @@ int main(int argc, char** argv) {
         "open-file limit)");
   f.parse(argc, argv);
   if (options.trace) logs::enable_trace();
+  if (options.trace_page) trace_page::enable();
 
   tls::Context tls;
   const std::string dir =

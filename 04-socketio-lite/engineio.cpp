@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/trace_page.h"
 
 namespace eio {
 
@@ -251,6 +252,8 @@ void Server::handshake(const std::shared_ptr<http::Exchange>& ex, bool websocket
   std::shared_ptr<ws::Socket> ws;
   if (websocket && !(ws = accept_websocket(ex))) return;  // upgrade() answered
   auto session = std::make_shared<Socket>(*this, new_sid(), ex->request());
+  // --trace-page: the session's "eio <sid>" lines go to this connection's page.
+  trace_page::alias(session->id(), ex->connection_id());
   json::Array upgrades;
   // A WebSocket session has nothing better to upgrade to.
   if (!websocket) upgrades.push_back("websocket");

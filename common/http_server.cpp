@@ -1,6 +1,7 @@
 #include "http_server.h"
 
 #include "log.h"
+#include "trace_page.h"
 
 namespace http {
 
@@ -104,6 +105,8 @@ size_t Session::on_input(std::string_view in) {
       fail(r.http_status, r.reason);
       return in.size();
     }
+    // --trace-page: this connection's lines now belong to the page named, if any.
+    trace_page::bind(id, ex->request_.param("tracepage"));
     trace_message(id, "←", in.substr(used, r.consumed));
     used += r.consumed;
     partial = false;
@@ -116,7 +119,12 @@ size_t Session::on_input(std::string_view in) {
       ex->head_only_ = true;
     }
     current = ex;
-    server->handler_(ex);
+    // GET /trace is answered here for every lesson, once --trace-page is on.
+    if (trace_page::enabled() && ex->request_.method == "GET" &&
+        ex->request_.path == "/trace")
+      ex->respond(trace_page::answer(ex->request_));
+    else
+      server->handler_(ex);
   }
   if (current && !detached) {
     if (auto c = conn.lock()) c->pause();  // read nothing more until it is answered
