@@ -24,7 +24,7 @@ LOOP_STAMP = $(BUILD)/loop-backend
 
 COMMON_SRC := common/loop.cpp $(LOOP_BACKEND) common/net.cpp common/log.cpp \
   common/flags.cpp common/http1.cpp common/http_server.cpp common/json.cpp \
-  common/utf8.cpp common/chat.cpp common/store.cpp
+  common/utf8.cpp common/chat.cpp common/store.cpp common/trace_page.cpp
 PAGE := common/client/index.html common/client/chat.js common/client/style.css
 
 # Each lesson: its folder's sources, what it reuses from earlier lessons, its libraries.
@@ -41,6 +41,8 @@ LESSON_DIR_1 := 01-polling
 LESSON_DIR_2 := 02-http2-push
 LESSON_DIR_3 := 03-raw-websocket
 LESSON_DIR_4 := 04-socketio-lite
+# Scripts a lesson's client.js imports, served beside it (URL path=file).
+LESSON_ASSETS_4 := /engineio-client.js=04-socketio-lite/engineio-client.js
 
 # A lesson exists once its server.cpp does.
 LESSONS := $(foreach n,1 2 3 4,$(if $(wildcard $(LESSON_DIR_$(n))/server.cpp),$(n)))
@@ -79,14 +81,17 @@ $(BUILD)/embed: common/embed.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O1 -o $@ $<
 
-# The page and the lesson's client.js, compiled into the binary (common/assets.h).
+# The page and the lesson's client.js (and what it imports), compiled into the
+# binary (common/assets.h).
 $(BUILD)/gen/lesson-%-assets.cpp: $(PAGE) $(BUILD)/embed
 	@mkdir -p $(dir $@)
 	$(BUILD)/embed $@ /=common/client/index.html /chat.js=common/client/chat.js \
-	  /style.css=common/client/style.css /client.js=$(LESSON_DIR_$*)/client.js
+	  /style.css=common/client/style.css /client.js=$(LESSON_DIR_$*)/client.js \
+	  $(LESSON_ASSETS_$*)
 
 define lesson_rules
-$(BUILD)/gen/lesson-$(1)-assets.cpp: $(LESSON_DIR_$(1))/client.js
+$(BUILD)/gen/lesson-$(1)-assets.cpp: $(LESSON_DIR_$(1))/client.js \
+    $(foreach a,$(LESSON_ASSETS_$(1)),$(lastword $(subst =, ,$(a))))
 $(BUILD)/lesson-$(1): $(call obj,$(COMMON_SRC) $(LESSON$(1)_SRC)) \
     $(OBJ)/gen/lesson-$(1)-assets.o
 	$(CXX) $(CXXFLAGS) $(SANFLAGS) -o $$@ $$^ $(EXTRA_LDFLAGS) $(LESSON$(1)_LIBS)

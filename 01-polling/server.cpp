@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
+#include "common/trace_page.h"
 
 namespace {
 
@@ -52,6 +53,7 @@ struct Options {
   int64_t max_connections = 0;
   chat::StoreOptions store;
   bool trace = false;
+  bool trace_page = false;
 };
 
 constexpr size_t kLatest = 50;  // what a client gets before it has seen anything
@@ -240,6 +242,8 @@ int main(int argc, char** argv) {
   flags::Flags f("lesson-1", "A chat over HTTP/1.1 long polling.");
   f.add("--port", &options.port, "port to listen on, 0 picks a free one");
   f.add("--trace", &options.trace, "print every request and response as it crosses");
+  f.add("--trace-page", &options.trace_page,
+        "let a page that asks (its switch) see --trace lines of its own connections");
   f.add("--history", &options.history, "messages the room keeps");
   f.add("--poll-timeout", &options.poll_timeout_ms, "ms a long poll is held at most");
   f.add("--head-timeout", &options.head_timeout_ms, "ms a request head may take");
@@ -248,6 +252,7 @@ int main(int argc, char** argv) {
   chat::add_store_flags(f, options.store);
   f.parse(argc, argv);
   if (options.trace) logs::enable_trace();
+  if (options.trace_page) trace_page::enable();
 
   loop::Loop loop;
   chat::Journal journal(loop, static_cast<size_t>(options.history));

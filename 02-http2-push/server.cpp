@@ -14,17 +14,14 @@
 //   send.cpp        responses within the flow-control windows, push, GOAWAY
 //   request.cpp     what makes a request well formed (RFC 9113 §8)
 //   tls.cpp         TLS with ALPN, libssl used as a pipe between memory buffers
+//   transport.cpp   one port for TLS, h2c and HTTP/1.1, told apart by first bytes
 // Browsers speak HTTP/2 only over TLS, so one port takes both: a first byte of
 // 0x16 starts a TLS handshake (ALPN picks "h2"); "PRI * HTTP/2.0" starts
 // cleartext HTTP/2 with prior knowledge (RFC 9113 §3.3), as curl and h2load can.
 // Server push, which browsers have dropped, is shown to a client that still
 // accepts it (nghttp): GET / pushes the page's scripts and stylesheet.
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cctype>
-#include <climits>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -35,6 +32,7 @@
 
 #include "02-http2-push/connection.h"
 #include "02-http2-push/tls.h"
+#include "02-http2-push/transport.h"
 #include "common/assets.h"
 #include "common/chat.h"
 #include "common/flags.h"
@@ -43,6 +41,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
+#include "common/trace_page.h"
 
 namespace {
 
@@ -74,39 +73,16 @@ struct Options {
   std::string cert_dir;
   chat::StoreOptions store;
   bool trace = false;
+  bool trace_page = false;
 };
 
 constexpr size_t kLatest = 50;  // what a client gets before it has seen anything
 
 // Per-connection state
 // --------------------
-// What a connection is, decided by its first bytes: TLS (then ALPN says h2 or
-// not), cleartext HTTP/2, or an HTTP/1.1 request that gets told how to connect.
-// With TLS, `plain` holds decrypted bytes the HTTP/2 layer has not used yet.
-struct Peer {
-  enum class Mode { sniffing, h2, http1 };
-  Mode mode = Mode::sniffing;
-  std::weak_ptr<net::Connection> conn;
-  uint64_t id = 0;
-  std::unique_ptr<tls::Session> tls;  // null for cleartext
-  std::string plain;
-  std::unique_ptr<h2::Connection> h2;
-  loop::TimerId timer = 0;
-
-  void send(std::string_view bytes);
-};
-
-void Peer::send(std::string_view bytes) {
-  auto c = conn.lock();
-  if (!c) return;
-  if (!tls) return c->send(bytes);
-  std::string wire;
-  if (std::string e = tls->write(bytes, wire); !e.empty()) {
-    logs::warn("#%llu %s", (unsigned long long)id, e.c_str());
-    return c->close_now();
-  }
-  c->send(wire);
-}
+// What a connection is (TLS or not, HTTP/2 or HTTP/1.1), its TLS session and its
+// HTTP/2 state: transport::Peer, in transport.h with the code that tells them apart.
+using transport::Peer;
 
 class StreamingChat {
  public:
@@ -114,7 +90,7 @@ class StreamingChat {
                 chat::Journal& journal)
       : loop_(loop),
         options_(options),
-        tls_(tls),
+        sniffer_(tls, options.port, [this](Peer& peer) { start_h2(peer); }),
         room_(journal.room("")),
         journal_(journal) {
     expire_requests();
@@ -125,10 +101,7 @@ class StreamingChat {
   void shutdown(std::function<void()> done);
 
  private:
-  size_t on_input(Peer& peer, std::string_view in);
-  size_t on_plain(Peer& peer, std::string_view in);
   void start_h2(Peer& peer);
-  size_t explain_http1(Peer& peer, std::string_view in);
   void handle(Peer& peer, const h2::Request& req);
   void serve_asset(Peer& peer, const h2::Request& req, const assets::Asset& asset);
   void get_messages(Peer& peer, const h2::Request& req);
@@ -139,7 +112,7 @@ class StreamingChat {
 
   loop::Loop& loop_;
   Options options_;
-  const tls::Context& tls_;
+  transport::Sniffer sniffer_;  // TLS, h2c or HTTP/1.1: transport.cpp
   chat::Room& room_;
   const chat::Journal& journal_;  // for the history's id
   loop::TimerId expire_timer_ = 0;
@@ -156,82 +129,14 @@ void StreamingChat::accept(const std::shared_ptr<net::Connection>& conn) {
   Peer* p = peer.get();
   // The input handler owns the Peer too: a close in the middle of reading (the
   // close handler runs then) must not free what on_input is still using.
-  conn->start([this, peer](std::string_view in) { return on_input(*peer, in); },
+  conn->start([this, peer](std::string_view in) { return sniffer_.on_input(*peer, in); },
               [this, peer] {
                 loop_.cancel(peer->timer);
                 if (peer->h2) peer->h2->closed();
                 peers_.erase(peer->id);
               });
-  // A connection that has not become HTTP/2 in time (no TLS handshake, no
-  // preface and SETTINGS, or an HTTP/1.1 request head that never ends) is dropped.
-  std::weak_ptr<net::Connection> weak = conn;
-  peer->timer = loop_.after(options_.handshake_timeout_ms, [weak, p] {
-    auto c = weak.lock();
-    if (!c || (p->h2 && p->h2->ready())) return;
-    logs::info("#%llu no TLS handshake or HTTP/2 preface within the timeout; closing",
-               (unsigned long long)p->id);
-    c->close_now();
-  });
-}
-
-// Raw bytes from the socket: TLS records, or cleartext.
-size_t StreamingChat::on_input(Peer& peer, std::string_view in) {
-  auto conn = peer.conn.lock();
-  if (!conn) return in.size();
-  // 0x16 is a TLS record of type handshake: a ClientHello (RFC 8446 §5.1).
-  if (peer.mode == Peer::Mode::sniffing && !peer.tls && !in.empty() &&
-      static_cast<uint8_t>(in[0]) == 0x16)
-    peer.tls = std::make_unique<tls::Session>(tls_);
-  if (!peer.tls) return on_plain(peer, in);
-
-  const bool was_done = peer.tls->handshake_done();
-  std::string wire;
-  std::string e = peer.tls->feed(in, peer.plain, wire);
-  if (!wire.empty()) conn->send(wire);
-  if (!e.empty()) {
-    // A TLS failure (a bad record, no common cipher...) ends this connection only.
-    logs::info("#%llu %s: %s", (unsigned long long)peer.id, conn->peer().c_str(),
-               e.c_str());
-    conn->close_after_flush();
-    return in.size();
-  }
-  if (peer.tls->handshake_done() && !was_done) {
-    const std::string alpn = peer.tls->alpn();
-    logs::trace("#%llu TLS handshake done, ALPN \"%s\"", (unsigned long long)peer.id,
-                alpn.c_str());
-    // RFC 9113 §3.2: over TLS, HTTP/2 is chosen with ALPN "h2" and nothing else.
-    if (alpn == "h2")
-      start_h2(peer);
-    else
-      peer.mode = Peer::Mode::http1;
-  }
-  if (peer.tls->peer_closed()) conn->close_after_flush();
-  if (!peer.plain.empty() && conn->open()) {
-    const size_t used = on_plain(peer, peer.plain);
-    peer.plain.erase(0, used);
-  }
-  return in.size();
-}
-
-// Bytes above TLS (or cleartext): HTTP/2, or HTTP/1.1 to be answered in kind.
-size_t StreamingChat::on_plain(Peer& peer, std::string_view in) {
-  if (peer.mode == Peer::Mode::sniffing) {
-    h2::ParseResult r = h2::check_preface(in);
-    if (r.status == h2::Status::need_more) return 0;
-    // "PRI " and then something wrong is a broken HTTP/2 client: the HTTP/2
-    // layer answers it (GOAWAY PROTOCOL_ERROR, RFC 9113 §3.4). The method PRI is
-    // reserved for the preface (RFC 7540 §11.6), so no HTTP/1.1 request starts so.
-    // Anything else is HTTP/1.x.
-    size_t same = 0;
-    while (same < in.size() && same < 4 && in[same] == h2::kConnectionPreface[same])
-      ++same;
-    if (r.status == h2::Status::done || same == 4)
-      start_h2(peer);
-    else
-      peer.mode = Peer::Mode::http1;
-  }
-  if (peer.mode == Peer::Mode::http1) return explain_http1(peer, in);
-  return peer.h2->on_input(in);
+  // Dropped if it has not become HTTP/2 in time (transport.cpp).
+  peer->timer = transport::watch_handshake(loop_, options_.handshake_timeout_ms, conn, p);
 }
 
 void StreamingChat::start_h2(Peer& peer) {
@@ -252,52 +157,11 @@ void StreamingChat::start_h2(Peer& peer) {
   peer.h2->start();
 }
 
-// Someone spoke HTTP/1.1 to us (a browser at http://, curl without --http2...):
-// answer once, saying how to connect, and close.
-size_t StreamingChat::explain_http1(Peer& peer, std::string_view in) {
-  http::Request req;
-  http::ParseResult r = http::parse_request(in, http::Limits{}, req);
-  if (r.status == http::Status::need_more) return 0;
-  auto conn = peer.conn.lock();
-  http::trace_message(peer.id, "←", in.substr(0, r.consumed ? r.consumed : in.size()));
-  const std::string port = std::to_string(options_.port);
-  http::Response res;
-  // RFC 9110 §15.6.6: 505, the protocol version is not supported.
-  res.status = 505;
-  res.body =
-      "This server speaks HTTP/2 only.\n"
-      "  In a browser: https://localhost:" +
-      port +
-      "/ (TLS, ALPN h2)\n"
-      "  With curl:    curl -k https://localhost:" +
-      port +
-      "/\n"
-      "            or  curl --http2-prior-knowledge http://localhost:" +
-      port + "/\n";
-  const std::string bytes = http::serialize(res, false);
-  http::trace_message(peer.id, "→", bytes);
-  peer.send(bytes);
-  if (conn) conn->close_after_flush();
-  return in.size();
-}
-
 // Handlers
 // --------
 
-// Header names are lower case in HTTP/2 (RFC 9113 §8.2.1).
-static hpack::HeaderList fields_of(const http::Response& r) {
-  hpack::HeaderList out = {{"content-type", r.content_type}};
-  for (const http::Header& h : r.headers) {
-    std::string name = h.name;
-    for (char& c : name)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.push_back({name, h.value});
-  }
-  return out;
-}
-
 static void respond(Peer& peer, uint32_t stream, const http::Response& r) {
-  peer.h2->respond(stream, r.status, fields_of(r), r.body);
+  peer.h2->respond(stream, r.status, transport::fields_of(r), r.body);
 }
 
 // The query (after '?') names no other resource here: /style.css?v=1 is the
@@ -307,6 +171,15 @@ void StreamingChat::handle(Peer& peer, const h2::Request& req) {
   // RFC 9110 §9.1: GET and HEAD MUST be supported. A HEAD is handled as a GET;
   // the connection sends its response without content (§9.3.2).
   const bool get = req.method == "GET" || req.method == "HEAD";
+  // --trace-page (common/trace_page.h): a page's requests name it; its GET /trace
+  // stream is left out of what it is shown.
+  trace_page::bind_target(peer.id, req.path);
+  if (path == "/trace" && get && trace_page::enabled()) {
+    trace_page::mute(peer.id, req.stream_id);
+    http::Request query;
+    query.query = req.path.substr(req.path.find('?') + 1);
+    return respond(peer, req.stream_id, trace_page::answer(query));
+  }
   if (path == "/messages") {
     if (get) return get_messages(peer, req);
     if (req.method == "POST") return post_message(peer, req);
@@ -328,7 +201,7 @@ void StreamingChat::serve_asset(Peer& peer, const h2::Request& req,
   if (asset.path == "/" && req.method == "GET" && peer.h2->push_enabled()) {
     for (const char* path : {"/chat.js", "/client.js", "/style.css"}) {
       const http::Response r = http::asset_response(*assets::find(path));
-      peer.h2->push(req, path, 200, fields_of(r), r.body);
+      peer.h2->push(req, path, 200, transport::fields_of(r), r.body);
     }
   }
   respond(peer, req.stream_id, http::asset_response(asset));
@@ -455,16 +328,6 @@ void StreamingChat::finish_shutdown(int64_t deadline_ms, std::function<void()> d
   done();
 }
 
-// The build directory: where the binary is (for the certificate).
-std::string binary_dir(const char* argv0) {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  std::string path =
-      n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string(argv0);
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 }  // namespace
 
 // main
@@ -476,6 +339,8 @@ int main(int argc, char** argv) {
   flags::Flags f("lesson-2", "A chat streamed over HTTP/2 (TLS with ALPN h2, or h2c).");
   f.add("--port", &options.port, "port to listen on, 0 picks a free one");
   f.add("--trace", &options.trace, "print every HTTP/2 frame in and out, decoded");
+  f.add("--trace-page", &options.trace_page,
+        "let a page that asks (its switch) see --trace lines of its own connections");
   f.add("--history", &options.history, "messages the room keeps");
   f.add(
       "--cert-dir", &options.cert_dir,
@@ -496,10 +361,11 @@ int main(int argc, char** argv) {
   chat::add_store_flags(f, options.store);
   f.parse(argc, argv);
   if (options.trace) logs::enable_trace();
+  if (options.trace_page) trace_page::enable();
 
   tls::Context tls;
   const std::string dir =
-      options.cert_dir.empty() ? binary_dir(argv[0]) : options.cert_dir;
+      options.cert_dir.empty() ? transport::binary_dir(argv[0]) : options.cert_dir;
   if (std::string error = tls.load(dir); !error.empty()) {
     std::fprintf(stderr, "lesson-2: %s\n", error.c_str());
     return 1;

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
+#include "common/trace_page.h"
 #include "ws_connection.h"
 
 namespace {
@@ -51,6 +52,7 @@ struct Options {
   std::string allow_origin;
   chat::StoreOptions store;
   bool trace = false;
+  bool trace_page = false;
 };
 
 constexpr size_t kLatest = 50;  // what a client gets before it has seen anything
@@ -263,6 +265,8 @@ int main(int argc, char** argv) {
   flags::Flags f("lesson-3", "A chat over a WebSocket written by hand (RFC 6455).");
   f.add("--port", &options.port, "port to listen on, 0 picks a free one");
   f.add("--trace", &options.trace, "print every handshake and frame as it crosses");
+  f.add("--trace-page", &options.trace_page,
+        "let a page that asks (its switch) see --trace lines of its own connections");
   f.add("--history", &options.history, "messages the room keeps");
   f.add("--max-message", &options.max_message, "largest message in bytes (else 1009)");
   f.add("--ping-interval", &options.ping_interval_ms, "ms between pings to each client");
@@ -275,6 +279,7 @@ int main(int argc, char** argv) {
   chat::add_store_flags(f, options.store);
   f.parse(argc, argv);
   if (options.trace) logs::enable_trace();
+  if (options.trace_page) trace_page::enable();
   if (options.max_message < 1) {
     std::fprintf(stderr, "lesson-3: --max-message must be at least 1 byte\n");
     return 2;

@@ -1,10 +1,10 @@
-// The browser half of lesson 04: a small Engine.IO + Socket.IO client, written
-// here (the official socket.io-client is used by the tests, not by the page).
+// The browser half of lesson 04: a small Socket.IO client, written here (the
+// official socket.io-client is used by the tests, not by the page).
 //
-// Engine.IO keeps a session up whatever the network allows: a WebSocket, or HTTP
-// long polling (a GET held by the server, a POST per batch), and the upgrade from
-// polling to WebSocket without losing a packet. Socket.IO rides on its message
-// packets: 42["msg:new",{...}] is Engine.IO message (4), Socket.IO EVENT (2).
+// Socket.IO rides on Engine.IO's message packets: 42["msg:new",{...}] is
+// Engine.IO message (4), Socket.IO EVENT (2). The Engine.IO session under it (a
+// WebSocket or HTTP long polling, the upgrade, the heartbeat) is
+// engineio-client.js; this file is what lesson 03's client.js becomes on top of it.
 //
 //   ?transport=polling   long polling only (what a proxy that blocks WebSockets leaves)
 //   ?transport=upgrade   polling first, then the upgrade, as socket.io-client does
@@ -18,6 +18,8 @@
 // Left out on purpose: binary packets (the chat sends none), several namespaces
 // per session, and buffering emits while disconnected (a post then fails at once).
 
+import { openEngine } from '/engineio-client.js';
+
 const mode = new URLSearchParams(location.search).get('transport') ?? 'websocket';
 export const name = {
   polling: 'Socket.IO over HTTP long polling',
@@ -29,8 +31,7 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 const ACK_TIMEOUT_MS = 10_000;
 
-// Engine.IO v4 packet types, and Socket.IO v5's.
-const EIO = ['open', 'close', 'ping', 'pong', 'message', 'upgrade', 'noop'];
+// Socket.IO v5 packet types.
 const SIO = ['CONNECT', 'DISCONNECT', 'EVENT', 'ACK', 'CONNECT_ERROR', 'BINARY_EVENT',
   'BINARY_ACK'];
 
@@ -50,235 +51,15 @@ function encodeSio({ type, id, data }) {
   return `${type}${id ?? ''}${data === undefined ? '' : JSON.stringify(data)}`;
 }
 
-// One line for the wire panel: the packet as sent, and what its digits mean.
-function describe(packet) {
-  if (typeof packet !== 'string') return `binary · ${packet.byteLength} B`;
-  const kind = EIO[packet[0]] ?? '?';
-  const raw = packet.length > 90 ? `${packet.slice(0, 89)}…` : packet;
-  if (kind !== 'message') return `${raw}  · ${kind}`;
-  let sio = SIO[packet[1]] ?? '?';
+// What a Socket.IO packet's digits mean, for the wire panel: "EVENT id 1".
+function describe(text) {
+  let sio = SIO[text[0]] ?? '?';
   try {
-    const { nsp, id } = decodeSio(packet.slice(1));
+    const { nsp, id } = decodeSio(text);
     if (nsp !== '/') sio += ` ${nsp}`;
     if (id !== undefined) sio += ` id ${id}`;
   } catch {}
-  return `${raw}  · message › ${sio}`;
-}
-
-// The Engine.IO session: on(open|message|close), send(text), close().
-function openEngine(preferred, ev) {
-  const base = `${location.host}/socket.io/?EIO=4`;
-  const wsBase = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${base}`;
-  const httpBase = `${location.protocol}//${base}`;
-  let sid = null;
-  let transport = null; // {name, send(packets), close()}
-  let upgrading = false;
-  let closed = false;
-  let heartbeat = null;
-  const outbox = []; // packets waiting while the transport changes
-
-  // Ends the session once, whatever ended it; the caller decides about a retry.
-  function close(reason) {
-    if (closed) return;
-    closed = true;
-    clearTimeout(heartbeat);
-    transport?.close();
-    ev.close(reason);
-  }
-
-  // Engine.IO v4 "Heartbeat": the server pings every pingInterval; no ping for
-  // pingInterval + pingTimeout means the session is dead, even if TCP says not.
-  function expectPing(info) {
-    clearTimeout(heartbeat);
-    const deadline = info.pingInterval + info.pingTimeout;
-    heartbeat = setTimeout(() => close('ping timeout'), deadline);
-  }
-
-  let info = null;
-  function onPacket(packet) {
-    if (closed) return;
-    ev.wire('←', describe(packet));
-    if (typeof packet !== 'string') return ev.message(packet);
-    const type = EIO[packet[0]];
-    const data = packet.slice(1);
-    if (type === 'open') {
-      info = JSON.parse(data);
-      sid = info.sid;
-      expectPing(info);
-      ev.open(info);
-      if (preferred === 'upgrade' && transport.name === 'polling' &&
-          info.upgrades.includes('websocket')) upgrade();
-    } else if (type === 'ping') {
-      expectPing(info);
-      send('3');
-    } else if (type === 'message') {
-      ev.message(data);
-    } else if (type === 'close') {
-      close('server close');
-    }
-    // pong and noop need nothing: noop only ends a poll during the upgrade.
-  }
-
-  // Packets wait in the outbox only while the upgrade pauses every transport.
-  function send(packet) {
-    ev.wire('→', describe(packet));
-    outbox.push(packet);
-    if (!upgrading) flush();
-  }
-  function flush() {
-    if (transport && outbox.length) transport.send(outbox.splice(0));
-  }
-
-  // WebSocket: one Engine.IO packet per frame, text as text, binary as binary.
-  // It has failed (onFail) if it closes before a single packet came through: a
-  // proxy may refuse the upgrade, or accept it and then pass nothing.
-  function webSocket(query, onOpen, onFail) {
-    const ws = new WebSocket(`${wsBase}&transport=websocket${query}`);
-    ws.binaryType = 'arraybuffer';
-    let worked = false;
-    ws.onopen = () => onOpen?.();
-    ws.onmessage = (e) => {
-      worked = true;
-      t.onPacket(e.data);
-    };
-    ws.onclose = () => (worked ? t.onClose('transport close') : onFail());
-    const t = {
-      name: 'websocket',
-      onPacket: (p) => onPacket(p),
-      onClose: (reason) => close(reason),
-      send: (packets) => packets.forEach((p) => ws.send(p)),
-      close: () => {
-        ws.onclose = null;
-        ws.close();
-      },
-      raw: ws,
-    };
-    return t;
-  }
-
-  // Long polling: a GET that the server holds until it has packets; a POST per
-  // batch. Packets in one body are separated by \x1e (Engine.IO v4 "Packet encoding").
-  function polling() {
-    let stopped = false;
-    let held = false; // no new GET (the upgrade is under way)
-    let getting = null; // the GET loop, a promise
-    let posting = null; // the POST loop, a promise
-    const queue = [];
-    // t= defeats caches that would answer a poll without asking the server.
-    const url = () => `${httpBase}&transport=polling${sid ? `&sid=${sid}` : ''}` +
-      `&t=${Date.now()}`;
-    async function get() {
-      const res = await fetch(url(), { cache: 'no-store' });
-      const body = await res.text();
-      if (!res.ok) throw new Error(`HTTP ${res.status} ${body.trim()}`);
-      // Binary packets come base64-encoded, after a "b".
-      for (const p of body.split('\x1e'))
-        if (!stopped) onPacket(p[0] === 'b' ? base64(p.slice(1)) : p);
-    }
-    async function pollLoop() {
-      try {
-        while (!stopped && !held) await get();
-      } catch (err) {
-        if (!stopped) close(`poll failed: ${err.message}`);
-      }
-    }
-    async function postLoop() {
-      try {
-        while (queue.length && !stopped) {
-          const res = await fetch(url(), {
-            method: 'POST',
-            body: queue.splice(0).join('\x1e'),
-            headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
-          });
-          if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        }
-      } catch (err) {
-        if (!stopped) close(`post failed: ${err.message}`);
-      } finally {
-        posting = null;
-      }
-    }
-    getting = pollLoop();
-    return {
-      name: 'polling',
-      send(packets) {
-        queue.push(...packets);
-        posting ??= postLoop();
-      },
-      close() {
-        stopped = true;
-      },
-      hold() {
-        held = true;
-      },
-      resume() {
-        if (!held) return;
-        held = false;
-        getting = pollLoop();
-      },
-      // Waits for the GET in flight (the server ends it with a noop once it sees
-      // the probe) and the POST in flight, so no packet is left behind.
-      async pause() {
-        held = true;
-        await getting;
-        await posting;
-      },
-    };
-  }
-
-  // Engine.IO v4 "Upgrade": a WebSocket with the same sid, ping "probe" → pong
-  // "probe"; then polling is paused and "5" (upgrade) switches for good.
-  function upgrade() {
-    ev.wire('·', 'upgrading: probing a WebSocket for the same session');
-    const polling = transport;
-    polling.hold();
-    const ws = webSocket(`&sid=${sid}`, () => {
-      ev.wire('→', `${describe('2probe')} (probe)`);
-      ws.raw.send('2probe');
-    }, () => {
-      ev.wire('·', 'upgrade failed: staying on polling');
-      polling.resume();
-    });
-    ws.onPacket = async (p) => {
-      ev.wire('←', `${describe(p)} (probe)`);
-      if (p !== '3probe') return ws.close();
-      upgrading = true; // from now on, sends wait in the outbox
-      await polling.pause();
-      if (closed) return ws.close();
-      polling.close();
-      ev.wire('→', describe('5'));
-      ws.raw.send('5');
-      ws.onPacket = (packet) => onPacket(packet);
-      ws.onClose = (reason) => close(reason);
-      transport = ws;
-      upgrading = false;
-      ev.wire('·', 'upgraded: now on WebSocket');
-      flush();
-    };
-    ws.onClose = () => {
-      ev.wire('·', 'upgrade failed: staying on polling');
-      polling.resume();
-    };
-  }
-
-  if (preferred === 'websocket') {
-    ev.wire('·', 'opening a WebSocket');
-    transport = webSocket('', null, () => {
-      // Could not even open: a proxy or a firewall. Long polling goes anywhere
-      // plain HTTP goes; that is why Engine.IO has it.
-      ev.wire('·', 'WebSocket failed: falling back to long polling');
-      transport = polling();
-    });
-  } else {
-    ev.wire('·', 'opening a long-polling session');
-    transport = polling();
-  }
-  return { send, close: () => close('client close'), transport: () => transport?.name };
-}
-
-// "bAQID" in a polling body is <01 02 03>: binary travels base64-encoded there.
-function base64(text) {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0)).buffer;
+  return sio;
 }
 
 export function connect(handlers) {
@@ -407,6 +188,7 @@ export function connect(handlers) {
     const user = document.getElementById('name')?.value.trim() || 'guest';
     engine = openEngine(mode, {
       wire: handlers.wire,
+      describe,
       // Socket.IO v5: the client connects to a namespace first; auth rides along.
       open: () => engine.send(`4${encodeSio({ type: 0, data: { user } })}`),
       message: (data) => (typeof data === 'string' ? onSioPacket(data) : undefined),

@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/trace_page.h"
 
 namespace eio {
 
@@ -255,6 +256,8 @@ void Server::handshake(const std::shared_ptr<http::Exchange>& ex, bool websocket
   if (websocket && !(ws = accept_websocket(ex))) return;  // upgrade() answered
   auto session = std::make_shared<Socket>(*this, new_sid(), ex->request());
   session->log_name_ = "session " + std::to_string(++sessions_opened_);
+  // --trace-page: the session's "eio <sid>" lines go to this connection's page.
+  trace_page::alias(session->id(), ex->connection_id());
   json::Array upgrades;
   // A WebSocket session has nothing better to upgrade to.
   if (!websocket) upgrades.push_back("websocket");

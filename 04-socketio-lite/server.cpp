@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/net.h"
+#include "common/trace_page.h"
 #include "common/utf8.h"
 #include "conformance.h"
 #include "engineio.h"
@@ -73,6 +74,7 @@ struct Options {
   std::string redis;  // HOST:PORT: join the cluster of nodes on this Redis
   bool protocol_echo = false;
   bool trace = false;
+  bool trace_page = false;
 };
 
 constexpr size_t kLatest = 50;  // what a client gets before it has seen anything
@@ -367,6 +369,8 @@ int main(int argc, char** argv) {
                  "A chat over Socket.IO (v5, on Engine.IO v4) written by hand.");
   f.add("--port", &options.port, "port to listen on, 0 picks a free one");
   f.add("--trace", &options.trace, "print every Engine.IO and Socket.IO packet");
+  f.add("--trace-page", &options.trace_page,
+        "let a page that asks (its switch) see --trace lines of its own connections");
   f.add("--history", &options.history, "messages each room keeps");
   f.add("--ping-interval", &options.ping_interval_ms, "ms between Engine.IO pings");
   f.add("--ping-timeout", &options.ping_timeout_ms, "ms a client has to answer a ping");
@@ -387,6 +391,7 @@ int main(int argc, char** argv) {
   chat::add_store_flags(f, options.store);
   f.parse(argc, argv);
   if (options.trace) logs::enable_trace();
+  if (options.trace_page) trace_page::enable();
 
   loop::Loop loop;
   chat::Journal journal(loop, static_cast<size_t>(options.history));

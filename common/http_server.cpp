@@ -1,6 +1,7 @@
 #include "http_server.h"
 
 #include "log.h"
+#include "trace_page.h"
 
 namespace http {
 
@@ -115,6 +116,8 @@ size_t Session::on_input(std::string_view in) {
       fail(r.http_status, r.reason);
       return in.size();
     }
+    // --trace-page: this connection's lines now belong to the page named, if any.
+    trace_page::bind(id, ex->request_.param("tracepage"));
     trace_message(id, "←", in.substr(used, r.consumed));
     used += r.consumed;
     partial = false;
@@ -127,7 +130,12 @@ size_t Session::on_input(std::string_view in) {
     // §4.1) and opens no session; only the response loses its body, in finish().
     ex->head_only_ = ex->request_.method == "HEAD";
     current = ex;
-    server->handler_(ex);
+    // GET /trace is answered here for every lesson, once --trace-page is on.
+    if (trace_page::enabled() && ex->request_.method == "GET" &&
+        ex->request_.path == "/trace")
+      ex->respond(trace_page::answer(ex->request_));
+    else
+      server->handler_(ex);
   }
   if (current && !detached) {
     if (auto c = conn.lock()) c->pause();  // read nothing more until it is answered

@@ -7,6 +7,7 @@
 namespace logs {
 
 static bool trace_on = false;
+static void (*trace_sink)(std::string_view) = nullptr;
 
 static void emit(FILE* out, const char* level, const char* format, va_list args) {
   std::time_t now = std::time(nullptr);
@@ -35,18 +36,37 @@ void warn(const char* format, ...) {
 void enable_trace() {
   trace_on = true;
 }
+void set_trace_sink(void (*sink)(std::string_view)) {
+  trace_sink = sink;
+}
 bool tracing() {
-  return trace_on;
+  return trace_on || trace_sink;
 }
 
 void trace(const char* format, ...) {
-  if (!trace_on) return;
+  if (!trace_on && !trace_sink) return;
   va_list args;
   va_start(args, format);
-  std::vfprintf(stdout, format, args);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+  va_list again;
+  va_copy(again, args);
+  char small[512];
+  const int n = std::vsnprintf(small, sizeof small, format, args);
+  std::string line;
+  if (n >= 0 && static_cast<size_t>(n) < sizeof small) {
+    line.assign(small, static_cast<size_t>(n));
+  } else if (n >= 0) {
+    line.resize(static_cast<size_t>(n) + 1);
+    std::vsnprintf(line.data(), line.size(), format, again);
+    line.resize(static_cast<size_t>(n));
+  }
+  va_end(again);
   va_end(args);
+  if (trace_on) {
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+  }
+  if (trace_sink) trace_sink(line);
 }
 
 std::string printable(std::string_view bytes, size_t max) {

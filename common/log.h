@@ -12,6 +12,9 @@ void warn(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
 // --trace: enabled once at start-up; trace() prints only when it is on.
 void enable_trace();
+// --trace-page (common/trace_page.h): every trace line, printed or not, also goes
+// to sink. tracing() is true when either is on: callers then format their lines.
+void set_trace_sink(void (*sink)(std::string_view line));
 bool tracing();
 void trace(const char* format, ...) __attribute__((format(printf, 1, 2)));
 // Bytes as a readable one-line string: printable ASCII kept, the rest escaped

@@ -203,6 +203,93 @@ if (!nameBox.value) {
 }
 nameBox.addEventListener('input', saveName);
 
+// The server's view (--trace-page): what the server decoded on this page's own
+// connections, exactly as its --trace prints it (frame headers, masks, HPACK
+// fields, Engine.IO packets), which the browser hides from JavaScript. With the
+// switch on, this tab has a random token (sessionStorage: one per tab), every
+// URL client.js opens on this server carries it (?tracepage=, ignored by the
+// lessons), and GET /trace?page=TOKEN brings the lines of the connections that
+// carried it. Switching reloads the page, so every connection opens again.
+const TRACE_KEY = 'chat.trace-page';
+const TRACE_POLL_MS = 1000;
+const traceBox = $('trace-page');
+let traceToken = null;
+try {
+  traceToken = sessionStorage.getItem(TRACE_KEY);
+} catch {}
+traceBox.checked = Boolean(traceToken);
+traceBox.addEventListener('change', () => {
+  try {
+    if (!traceBox.checked) sessionStorage.removeItem(TRACE_KEY);
+    else {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+      sessionStorage.setItem(TRACE_KEY, hex);
+    }
+  } catch {
+    return logWire('·', 'server view: needs sessionStorage, which is off here');
+  }
+  location.reload();
+});
+
+function logServer(text) {
+  const line = el('li', 'server');
+  line.append(el('time', null, clock()), ' ', el('span', 'dir', 'server'), ' ', text);
+  pinned(wireList, () => {
+    wireList.append(line);
+    if (wireList.children.length > MAX_WIRE) wireList.firstElementChild.remove();
+  });
+}
+
+// Adds the token to a URL of this server (fetch's and WebSocket's), never to
+// GET /trace itself: its own frames would fill the panel.
+function tagUrl(url, token) {
+  const target = new URL(url, location.href);
+  if (target.host !== location.host || target.pathname === '/trace') return url;
+  target.search += `${target.search ? '&' : '?'}tracepage=${token}`;
+  return target.href;
+}
+
+const plainFetch = window.fetch.bind(window);
+if (traceToken) {
+  const token = traceToken;
+  const tagged = (input) =>
+    typeof input === 'string' || input instanceof URL ? tagUrl(input, token) : input;
+  window.fetch = (input, init) => plainFetch(tagged(input), init);
+  const PlainWebSocket = window.WebSocket;
+  window.WebSocket = class extends PlainWebSocket {
+    constructor(url, protocols) {
+      super(tagUrl(url, token), protocols);
+    }
+  };
+  pollTrace(token);
+}
+
+async function pollTrace(token) {
+  let after = 0;
+  let dropped = 0;
+  logWire('·', 'server view: on, lines marked "server" are what the server decoded');
+  for (;;) {
+    try {
+      const res = await plainFetch(`/trace?page=${token}&after=${after}`, { cache: 'no-store' });
+      if (res.status === 404) {
+        return logWire('·', 'server view: off at the server (start it with --trace-page)');
+      }
+      if (res.ok) {
+        const data = await res.json();
+        if (data.dropped > dropped)
+          logWire('·', `server view: ${data.dropped - dropped} lines dropped`);
+        dropped = data.dropped;
+        for (const line of data.lines) logServer(line);
+        after = data.next;
+      }
+    } catch {
+      // The server is away (restarting): ask again later.
+    }
+    await new Promise((resolve) => setTimeout(resolve, TRACE_POLL_MS));
+  }
+}
+
 $('transport').textContent = transport.name;
 const handle = transport.connect({
   message: showMessage,
