@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // One chat message, {"user":"ada","text":"hi"}, in the four lessons' wire formats:
 // the tool behind the table in the top README. For each lesson it starts
-// BUILD/lesson-N --port 0, connects a receiver the way that lesson's page does,
-// posts the message from a second client, and prints the exact bytes the receiver
+// BUILD/lesson-N --port 0 --data none (a fresh history, so ids start at 1),
+// connects a receiver the way that lesson's page does, posts the message from a second client, and prints the exact bytes the receiver
 // got for it: one Markdown table row per lesson (what it is, how many bytes), then
 // the bytes themselves, frame headers in hex as --trace prints them and the rest
 // as text (CR LF as \r\n). Node's standard library only.
@@ -26,7 +26,7 @@ const lessons = chosen.length ? chosen.map(Number) : [1, 2, 3, 4];
 const BODY = '{"user":"ada","text":"hi"}';
 
 async function start(n) {
-  const proc = spawn(path.resolve(build, `lesson-${n}`), ['--port', '0'],
+  const proc = spawn(path.resolve(build, `lesson-${n}`), ['--port', '0', '--data', 'none'],
     { stdio: ['ignore', 'pipe', 'ignore'] });
   const url = await new Promise((resolve, reject) => {
     createInterface({ input: proc.stdout }).once('line', resolve);
