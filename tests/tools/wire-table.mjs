@@ -2,10 +2,11 @@
 // One chat message, {"user":"ada","text":"hi"}, in the four lessons' wire formats:
 // the tool behind the table in the top README. For each lesson it starts
 // BUILD/lesson-N --port 0 --data none (a fresh history, so ids start at 1),
-// connects a receiver the way that lesson's page does, posts the message from a second client, and prints the exact bytes the receiver
-// got for it: one Markdown table row per lesson (what it is, how many bytes), then
-// the bytes themselves, frame headers in hex as --trace prints them and the rest
-// as text (CR LF as \r\n). Node's standard library only.
+// connects a receiver the way that lesson's page does, posts the message from a
+// second client, and prints the exact bytes the receiver got for it: one
+// Markdown table row per lesson (what it is, how many bytes), then the bytes
+// themselves, frame headers in hex as --trace prints them and the rest as text
+// (CR LF as \r\n). Node's standard library only.
 //
 //   node tests/tools/wire-table.mjs [BUILD] [LESSON...]     (default: build 1 2 3 4)
 //
