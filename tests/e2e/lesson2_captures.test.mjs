@@ -8,23 +8,12 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { startLesson, stopClean } from './lib.mjs';
+import { readmeBlocks as blocks, startLesson, stopClean } from './lib.mjs';
 
 const T = { timeout: 60_000 };
 const run = promisify(execFile);
 const README = new URL('../../02-http2-push/README.md', import.meta.url);
 
-function blocks(text) {
-  const out = [];
-  let current = null;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('```')) {
-      if (current) out.push(current);
-      current = current ? null : [];
-    } else if (current) current.push(line);
-  }
-  return out;
-}
 // A trace line without what differs between runs.
 const normal = (line) => line.replace(/^#\d+ /, '#N ').replace(/localhost:\d+/g, 'localhost:PORT')
   .replace(/"time":\d+/g, '"time":T').replace(/x-history-id: [0-9a-f]+/, 'x-history-id: H');

@@ -7,24 +7,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { startLesson, stopClean } from './lib.mjs';
+import { readmeBlocks as blocks, startLesson, stopClean } from './lib.mjs';
 
 const T = { timeout: 60_000 };
 const run = promisify(execFile);
 const README = new URL('../../03-raw-websocket/README.md', import.meta.url);
 
-// The README's fenced blocks, each as an array of lines.
-function blocks(text) {
-  const out = [];
-  let current = null;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('```')) {
-      if (current) out.push(current);
-      current = current ? null : [];
-    } else if (current) current.push(line);
-  }
-  return out;
-}
 
 // The ws-raw.mjs commands of the README's sh blocks, as argument lists (a line
 // ending in \ goes on; # starts a comment; 'quoted' words lose their quotes).

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { startLesson, stopClean } from './lib.mjs';
+import { readmeBlocks as blocks, startLesson, stopClean } from './lib.mjs';
 
 const T = { timeout: 60_000 };
 const run = promisify(execFile);
@@ -17,18 +17,6 @@ const README = new URL('../../04-socketio-lite/README.md', import.meta.url);
 // Engine.IO and Socket.IO ids are 20 characters of base64url; times are ms.
 const normal = (line) => line.replace(/[A-Za-z0-9_-]{20}/g, 'ID').replace(/"time":\d+/g, '"time":T')
   .replace(/"history_id":"[0-9a-f]+"/g, '"history_id":H');
-
-function blocks(text) {
-  const out = [];
-  let current = null;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('```')) {
-      if (current) out.push(current);
-      current = current ? null : [];
-    } else if (current) current.push(line);
-  }
-  return out;
-}
 
 describe('lesson 04: the README captures', () => {
   const servers = [];

@@ -117,3 +117,17 @@ export async function launchBrowser(extraArgs = []) {
 
 // Resolves after ms milliseconds (for pacing, never for asserting speed).
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A README's fenced blocks, each as an array of its lines (the fences left out):
+// the captures tests read the commands and the captures from them.
+export function readmeBlocks(text) {
+  const out = [];
+  let current = null;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('```')) {
+      if (current) out.push(current);
+      current = current ? null : [];
+    } else if (current) current.push(line);
+  }
+  return out;
+}
