@@ -148,9 +148,10 @@ unit: $(UNIT_BINARIES)
 # sockets are still open would otherwise keep node, and CI, waiting.
 E2E_FILE_TIMEOUT ?= 600
 e2e: $(foreach n,$(TEST_LESSONS),$(BUILD)/lesson-$(n))
-	@for t in $(E2E_TESTS); do echo "== $$t ($(BUILD))"; \
+	@for t in $(E2E_TESTS); do echo "== $$t ($(BUILD))"; start=$$(date +%s); \
 	  ASAN_OPTIONS=detect_leaks=1 BUILD_DIR=$(BUILD) \
-	  timeout -k 10 $(E2E_FILE_TIMEOUT) node --test $$t || exit 1; done
+	  timeout -k 10 $(E2E_FILE_TIMEOUT) node --test $$t || exit 1; \
+	  echo "== $$t passed in $$(($$(date +%s) - start)) s"; done
 
 # valgrind: the poll(2) build without sanitizers, each lesson's main end-to-end
 # file run with the server under memcheck; any error or leak fails the exit code.
