@@ -451,6 +451,10 @@ ParseResult parse_request(std::string_view in, const Limits& limits, Request& ou
   const std::string* expect = out.header("expect");
   bool expects_continue =
       out.minor_version >= 1 && expect && iequals(*expect, "100-continue");
+  // RFC 9110 §10.1.1: 100-continue is the only expectation defined; a server MAY
+  // answer 417 to any other, and we do, rather than go on as if it was met.
+  if (out.minor_version >= 1 && expect && !expects_continue)
+    return error(417, "RFC 9110 §10.1.1: the only expectation met here is 100-continue");
 
   const std::string* te = out.header("transfer-encoding");
   const std::string* cl = out.header("content-length");
@@ -526,6 +530,8 @@ const char* status_text(int status) {
       return "Content Too Large";
     case 415:
       return "Unsupported Media Type";
+    case 417:
+      return "Expectation Failed";
     case 426:
       return "Upgrade Required";
     case 431:

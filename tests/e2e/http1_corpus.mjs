@@ -297,6 +297,8 @@ export const CORPUS = [
   ['chunked body in one-byte chunks with extensions', postTE([...J].map((c) => chunk(c, ';i')).join('') + '0\r\n\r\n')],
   ['chunked, Content-Length after', `POST /messages HTTP/1.1\r\n${H}${CT}Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n${chunk(J)}0\r\n\r\n`],
   ['chunked with Expect', postTE(`${chunk(J)}0\r\n\r\n`, 'Expect: 100-continue\r\n')],
+  ['Expect other than 100-continue', postCL(J, 'Expect: 200-ok\r\n')],
+  ['Expect list with 100-continue', postCL(J, 'Expect: 100-continue, x\r\n')],
   ['chunked, missing last-chunk CRLF', postTE(`${chunk(J)}0\r\n`)],
   ['chunked, body never ends', postTE(chunk(J))],
 
@@ -356,6 +358,9 @@ export const DIFFERENCES = {
     'an http URI is deprecated, and a recipient SHOULD treat it as an error' },
   'absolute-form without host': { ours: 'refuse', why: 'RFC 9110 §4.2.1: an http URI ' +
     'with an empty host MUST be rejected as invalid' },
+  'Expect list with 100-continue': { ours: 'refuse', why: 'RFC 9110 §10.1.1: Expect is ' +
+    'a list, and a server MAY answer 417 when one member is not 100-continue; Node takes ' +
+    'any value holding 100-continue as 100-continue (both answer 417 to 200-ok alone)' },
   'two Host lines': HOST,
   'two different Hosts': HOST,
   'Host list': HOST,

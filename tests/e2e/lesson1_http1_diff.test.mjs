@@ -19,7 +19,7 @@ import { startLesson, stopClean } from './lib.mjs';
 const T = { timeout: 300_000 };
 const ASSETS = ['/', '/style.css', '/chat.js', '/client.js'];
 // What lesson 01's parser answers before closing (RFC 9112, RFC 9110 §15).
-const REFUSALS = [400, 408, 411, 413, 431, 501, 505];
+const REFUSALS = [400, 408, 411, 413, 417, 431, 501, 505];
 
 // Node's echo server. What it parsed is recorded as it parses, not read back from
 // its answers: when llhttp fails on a later request of a pipeline, Node drops the

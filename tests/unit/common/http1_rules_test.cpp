@@ -165,6 +165,23 @@ TEST_CASE("RFC 9110 §10.1.1: a complete head with Expect: 100-continue is repor
   CHECK(r.http_status == 413);
 }
 
+TEST_CASE("RFC 9110 §10.1.1: an expectation other than 100-continue gets 417") {
+  CHECK(status_of("GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n") == 417);
+  CHECK(status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
+                  "Expect: 100-continue, x\r\n\r\n") == 417);
+  // Matched case-insensitively (RFC 9110 §10.1.1: the value is case-insensitive).
+  Request req;
+  ParseResult r = parse(
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+      "Expect: 100-Continue\r\n\r\n",
+      req);
+  CHECK(r.status == Status::need_more);
+  CHECK(r.expects_continue);
+  // HTTP/1.0 expectations are ignored (RFC 9110 §10.1.1).
+  r = parse("GET / HTTP/1.0\r\nExpect: 200-ok\r\n\r\n", req);
+  CHECK(r.status == Status::done);
+}
+
 // Feeds `in` as two writes split at every point, with one Progress for the
 // request (as the server does), and checks the verdict is the one-write verdict.
 static void check_every_split(const std::string& in, http::Limits limits = {}) {
