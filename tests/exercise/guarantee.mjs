@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// make exercises (part of make test): what exercise mode promises, checked.
+//   1. each finished lesson passes every stage of its check;
+//   2. each exercise, blanked alone, still compiles, and the first stage to fail is
+//      one of its own (no stub solves its exercise, no stage passes by accident);
+//   3. check's output for a few deliberately broken servers (checkN.mjs's `broken`)
+//      is exactly tests/exercise/golden/lessonN-NAME.txt (UPDATE_GOLDEN=1 rewrites).
+// usage: node tests/exercise/guarantee.mjs BUILD N...   (BUILD: a build without
+// sanitizers, its lesson binaries already made; the Makefile does that first)
+//
+// The working tree is never touched: each variant is one changed copy of one .cpp
+// in a temporary folder, compiled alone and linked with BUILD's other objects.
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { blankText, listExercises } from './markers.mjs';
+import { runStages } from './runner.mjs';
+
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const [build, ...lessons] = process.argv.slice(2);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exercises-'));
+let failures = 0;
+const fail = (what, detail) => {
+  failures++;
+  console.log(`FAIL ${what}\n${detail.replace(/^/gm, '     ')}`);
+};
+
+// The compile command, the objects and the libraries of BUILD's lesson n.
+function linkInfo(n) {
+  const out = execFileSync('make', ['-s', `BUILD=${build}`, 'SAN=0', 'WERROR=0', 'OPT=-O0', `exercise-vars-${n}`],
+    { encoding: 'utf8' });
+  const get = (k) => out.split('\n').find((l) => l.startsWith(`${k}=`)).slice(k.length + 1)
+    .trim().split(/\s+/).filter(Boolean);
+  return { cxx: get('CXX'), objs: get('OBJS'), libs: get('LIBS') };
+}
+
+// Builds lesson n with file's text replaced by text; resolves with the binary.
+async function variant(n, info, name, file, text) {
+  const dir = path.join(tmp, `lesson${n}-${name}`);
+  const copy = path.join(dir, file);
+  fs.mkdirSync(path.dirname(copy), { recursive: true });
+  fs.writeFileSync(copy, text);
+  const object = path.join(dir, 'variant.o');
+  const original = path.join(build, 'obj', file.replace(/\.cpp$/, '.o'));
+  if (!info.objs.includes(original)) throw new Error(`${original} is not in lesson ${n}`);
+  const [cxx, ...flags] = info.cxx;
+  // The copy's quoted includes ("websocket.h") are found in the lesson's folder.
+  await run(cxx, [...flags, `-I${path.dirname(file)}`, '-c', copy, '-o', object]);
+  const binary = path.join(dir, `lesson-${n}`);
+  const objs = info.objs.map((o) => (o === original ? object : o));
+  await run(cxx, [...flags, '-o', binary, ...objs, ...info.libs]);
+  return binary;
+}
+
+async function check(n, binary) {
+  const t0 = Date.now();
+  let text = '';
+  const { stages } = await import(path.join(here, `check${n}.mjs`));
+  const ok = await runStages(stages, binary, { lesson: n, out: (s) => { text += s; } });
+  if (process.env.EXERCISE_VERBOSE)
+    console.log(`     ${path.basename(path.dirname(binary))}: ${Date.now() - t0} ms`);
+  return { ok, text };
+}
+
+for (const n of lessons) {
+  const started = Date.now();
+  const info = linkInfo(n);
+  const mod = await import(path.join(here, `check${n}.mjs`));
+  const exercises = listExercises(process.cwd(), n);
+
+  // 1. The finished lesson passes.
+  const finished = await check(n, path.join(build, `lesson-${n}`));
+  if (finished.ok) console.log(`ok   lesson ${n}: the finished code passes all ` +
+    `${mod.stages.length} stages`);
+  else fail(`lesson ${n}: the finished code fails its own check`, finished.text);
+
+  // Every exercise has a stage, and every stage an exercise.
+  for (const e of exercises)
+    if (!mod.stages.some((s) => s.exercise === e.name))
+      fail(`lesson ${n}: exercise ${e.name} has no stage`, `${e.file}:${e.line}`);
+  for (const s of mod.stages)
+    if (!exercises.some((e) => e.name === s.exercise))
+      fail(`lesson ${n}: stage ${s.name} names exercise ${s.exercise}, not in the source`, '');
+
+  const source = (file) => fs.readFileSync(file, 'utf8');
+  // 2. Each exercise blanked alone (two at a time: the machine has 2 cores).
+  const jobs = exercises.map((e) => async () => {
+    let binary;
+    try {
+      binary = await variant(n, info, `blank-${e.name}`, e.file,
+        blankText(source(e.file), [e.name], e.file));
+    } catch (err) {
+      return fail(`lesson ${n}: exercise ${e.name}, blanked, does not compile`,
+        String(err.stderr ?? err));
+    }
+    const r = await check(n, binary);
+    const first = /^ {2}exercise +(\S+)$/m.exec(r.text)?.[1];
+    if (r.ok) fail(`lesson ${n}: exercise ${e.name} blanked passes every stage`, r.text);
+    else if (first !== e.name)
+      fail(`lesson ${n}: exercise ${e.name} blanked fails first at another ` +
+        `exercise's stage (${first})`, r.text);
+    else {
+      const at = r.text.split('\n').filter((l) => l.startsWith('[')).pop().replace(/\].*/, ']');
+      console.log(`ok   lesson ${n}: ${e.name} blanked compiles and fails ${at}`);
+    }
+  });
+  for (let i = 0; i < jobs.length; i += 2) await Promise.all(jobs.slice(i, i + 2).map((j) => j()));
+
+  // 3. Golden output for the broken servers.
+  for (const b of mod.broken ?? []) {
+    const file = b.blank ? exercises.find((e) => e.name === b.blank).file : b.file;
+    let text = source(file);
+    if (b.blank) text = blankText(text, [b.blank], file);
+    else if (text.split(b.from).length !== 2) {
+      fail(`lesson ${n}: broken server ${b.name}: "${b.from}" is not once in ${file}`, '');
+      continue;
+    } else text = text.replace(b.from, b.to);
+    const r = await check(n, await variant(n, info, `broken-${b.name}`, file, text));
+    const golden = path.join(here, 'golden', `lesson${n}-${b.name}.txt`);
+    if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, r.text);
+    const want = fs.existsSync(golden) ? fs.readFileSync(golden, 'utf8') : '(no golden file)';
+    if (r.text === want) console.log(`ok   lesson ${n}: check's output for ${b.name} is ` +
+      `${path.relative(process.cwd(), golden)}`);
+    else fail(`lesson ${n}: check's output for ${b.name} differs from ${golden}`,
+      `got:\n${r.text}\nwanted:\n${want}`);
+  }
+  console.log(`     lesson ${n}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+fs.rmSync(tmp, { recursive: true, force: true });
+if (failures) {
+  console.log(`${failures} exercise guarantee(s) broken`);
+  process.exit(1);
+}
