@@ -137,7 +137,8 @@ async function upgrade(t) {
       sent: REQUEST,
       received: r.value === undefined ? [head ? `${head.slice(0, 80)} ...` : '',
         r.closed ? '(the server closed the connection)' : `nothing more within ${WAIT_S()} s`]
-        .filter(Boolean) : [status, accept ?? '(no Sec-WebSocket-Accept field)'],
+        .filter(Boolean) : [status, accept === undefined ? '(no Sec-WebSocket-Accept field)' :
+        /:\s*$/.test(accept) ? `${accept.trim()} (empty)` : accept],
       expected: ['HTTP/1.1 101 Switching Protocols', `Sec-WebSocket-Accept: ${SAMPLE_ACCEPT}`],
     });
   c.bytes = c.bytes.subarray(r.value + 4);

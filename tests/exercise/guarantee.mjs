@@ -38,20 +38,24 @@ function linkInfo(n) {
   return { cxx: get('CXX'), objs: get('OBJS'), libs: get('LIBS') };
 }
 
-// Builds lesson n with file's text replaced by text; resolves with the binary.
-async function variant(n, info, name, file, text) {
+// Builds lesson n with some files' text replaced ({ file: text }); resolves with the
+// binary. Only those files are compiled; every other object is BUILD's.
+async function variant(n, info, name, changed) {
   const dir = path.join(tmp, `lesson${n}-${name}`);
-  const copy = path.join(dir, file);
-  fs.mkdirSync(path.dirname(copy), { recursive: true });
-  fs.writeFileSync(copy, text);
-  const object = path.join(dir, 'variant.o');
-  const original = path.join(build, 'obj', file.replace(/\.cpp$/, '.o'));
-  if (!info.objs.includes(original)) throw new Error(`${original} is not in lesson ${n}`);
   const [cxx, ...flags] = info.cxx;
-  // The copy's quoted includes ("websocket.h") are found in the lesson's folder.
-  await run(cxx, [...flags, `-I${path.dirname(file)}`, '-c', copy, '-o', object]);
+  let objs = info.objs;
+  for (const [file, text] of Object.entries(changed)) {
+    const copy = path.join(dir, file);
+    fs.mkdirSync(path.dirname(copy), { recursive: true });
+    fs.writeFileSync(copy, text);
+    const object = copy.replace(/\.cpp$/, '.o');
+    const original = path.join(build, 'obj', file.replace(/\.cpp$/, '.o'));
+    if (!objs.includes(original)) throw new Error(`${original} is not in lesson ${n}`);
+    // The copy's quoted includes ("websocket.h") are found in the lesson's folder.
+    await run(cxx, [...flags, `-I${path.dirname(file)}`, '-c', copy, '-o', object]);
+    objs = objs.map((o) => (o === original ? object : o));
+  }
   const binary = path.join(dir, `lesson-${n}`);
-  const objs = info.objs.map((o) => (o === original ? object : o));
   await run(cxx, [...flags, '-o', binary, ...objs, ...info.libs]);
   return binary;
 }
@@ -87,47 +91,73 @@ for (const n of lessons) {
       fail(`lesson ${n}: stage ${s.name} names exercise ${s.exercise}, not in the source`, '');
 
   const source = (file) => fs.readFileSync(file, 'utf8');
-  // 2. Each exercise blanked alone (two at a time: the machine has 2 cores).
-  const jobs = exercises.map((e) => async () => {
-    let binary;
-    try {
-      binary = await variant(n, info, `blank-${e.name}`, e.file,
-        blankText(source(e.file), [e.name], e.file));
-    } catch (err) {
-      return fail(`lesson ${n}: exercise ${e.name}, blanked, does not compile`,
-        String(err.stderr ?? err));
-    }
-    const r = await check(n, binary);
-    const first = /^ {2}exercise +(\S+)$/m.exec(r.text)?.[1];
-    if (r.ok) fail(`lesson ${n}: exercise ${e.name} blanked passes every stage`, r.text);
-    else if (first !== e.name)
-      fail(`lesson ${n}: exercise ${e.name} blanked fails first at another ` +
-        `exercise's stage (${first})`, r.text);
-    else {
-      const at = r.text.split('\n').filter((l) => l.startsWith('[')).pop().replace(/\].*/, ']');
-      console.log(`ok   lesson ${n}: ${e.name} blanked compiles and fails ${at}`);
-    }
+  const firstExercise = (text) => /^ {2}exercise +(\S+)$/m.exec(text)?.[1];
+  // Each job builds one variant and checks it; results are printed in job order.
+  const jobs = [];
+
+  // 2. Each exercise blanked alone.
+  for (const e of exercises) jobs.push(async (say) => {
+    const what = `lesson ${n}: exercise ${e.name} blanked`;
+    const r = await check(n, await variant(n, info, `blank-${e.name}`,
+      { [e.file]: blankText(source(e.file), [e.name], e.file) }));
+    const at = r.text.split('\n').filter((l) => l.startsWith('[')).pop().replace(/\].*/, ']');
+    if (r.ok) say.fail(`${what} passes every stage`, r.text);
+    else if (firstExercise(r.text) !== e.name)
+      say.fail(`${what} fails first at another exercise's stage, ${at}`, r.text);
+    else say.ok(`${what} compiles and fails ${at}`);
   });
-  for (let i = 0; i < jobs.length; i += 2) await Promise.all(jobs.slice(i, i + 2).map((j) => j()));
+
+  // 2b. make exercise-N (all blanked), then the exercises solved in the order of the
+  // stages: each time, the first stage to fail is one of the next exercise's.
+  const order = [...new Set(mod.stages.map((st) => st.exercise))];
+  const files = [...new Set(exercises.map((e) => e.file))];
+  for (let k = 0; k < order.length; k++) jobs.push(async (say) => {
+    const todo = order.slice(k);
+    const changed = Object.fromEntries(files.map((f) => [f, blankText(source(f), todo, f)]));
+    const r = await check(n, await variant(n, info, `solved-${k}`, changed));
+    const first = firstExercise(r.text);
+    const what = `lesson ${n}: ${k ? `${order.slice(0, k).join(', ')} solved` : 'all blanked'}`;
+    if (first === todo[0]) say.ok(`${what}: the first failure is ${todo[0]}'s stage`);
+    else say.fail(`${what}: the first failure is ${first ?? 'none'}'s, not ${todo[0]}'s`,
+      r.text);
+  });
 
   // 3. Golden output for the broken servers.
-  for (const b of mod.broken ?? []) {
+  for (const b of mod.broken ?? []) jobs.push(async (say) => {
     const file = b.blank ? exercises.find((e) => e.name === b.blank).file : b.file;
     let text = source(file);
     if (b.blank) text = blankText(text, [b.blank], file);
-    else if (text.split(b.from).length !== 2) {
-      fail(`lesson ${n}: broken server ${b.name}: "${b.from}" is not once in ${file}`, '');
-      continue;
-    } else text = text.replace(b.from, b.to);
-    const r = await check(n, await variant(n, info, `broken-${b.name}`, file, text));
+    else if (text.split(b.from).length !== 2)
+      return say.fail(`lesson ${n}: broken server ${b.name}: "${b.from}" is not once in ` +
+        `${file}`, '');
+    else text = text.replace(b.from, b.to);
+    const r = await check(n, await variant(n, info, `broken-${b.name}`, { [file]: text }));
     const golden = path.join(here, 'golden', `lesson${n}-${b.name}.txt`);
     if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, r.text);
     const want = fs.existsSync(golden) ? fs.readFileSync(golden, 'utf8') : '(no golden file)';
-    if (r.text === want) console.log(`ok   lesson ${n}: check's output for ${b.name} is ` +
+    if (r.text === want) say.ok(`lesson ${n}: check's output for ${b.name} is ` +
       `${path.relative(process.cwd(), golden)}`);
-    else fail(`lesson ${n}: check's output for ${b.name} differs from ${golden}`,
+    else say.fail(`lesson ${n}: check's output for ${b.name} differs from ${golden}`,
       `got:\n${r.text}\nwanted:\n${want}`);
-  }
+  });
+
+  // Two at a time: compiling is most of the work, and the machine has 2 cores.
+  const results = jobs.map(() => []);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < jobs.length; i = next++) {
+      const out = results[i];
+      const say = { ok: (m) => out.push(() => console.log(`ok   ${m}`)),
+        fail: (m, d) => out.push(() => fail(m, d)) };
+      try {
+        await jobs[i](say);
+      } catch (err) {
+        say.fail(`lesson ${n}: a variant did not build`, String(err.stderr ?? err.stack ?? err));
+      }
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  for (const out of results) for (const print of out) print();
   console.log(`     lesson ${n}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 fs.rmSync(tmp, { recursive: true, force: true });
