@@ -223,11 +223,16 @@ trust-cert: $(BUILD)/lesson-2
 DIFF_BASE_2 := 1
 DIFF_BASE_3 := 1
 DIFF_BASE_4 := 3
+# Exercise markers (tests/exercise/) are left out of both sides.
+EXERCISE_MARKER := ^[[:space:]]*// (END )?EXERCISE[[:space:]]
 define diff_rule
 diff-$(1):
+	@mkdir -p $(BUILD)/diff
 	@for f in server.cpp client.js; do \
+	  grep -Ev '$(EXERCISE_MARKER)' $(LESSON_DIR_$(DIFF_BASE_$(1)))/$$$$f > $(BUILD)/diff/a; \
+	  grep -Ev '$(EXERCISE_MARKER)' $(LESSON_DIR_$(1))/$$$$f > $(BUILD)/diff/b; \
 	  diff -u --label $(LESSON_DIR_$(DIFF_BASE_$(1)))/$$$$f --label $(LESSON_DIR_$(1))/$$$$f \
-	    $(LESSON_DIR_$(DIFF_BASE_$(1)))/$$$$f $(LESSON_DIR_$(1))/$$$$f; done; true
+	    $(BUILD)/diff/a $(BUILD)/diff/b; done; true
 endef
 $(foreach n,2 3 4,$(eval $(call diff_rule,$(n))))
 

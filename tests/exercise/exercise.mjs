@@ -70,8 +70,9 @@ if (command === 'list') {
 } else if (command === 'check') {
   if (!arg) die('usage: exercise.mjs check N BINARY');
   const { runStages } = await import('./runner.mjs');
-  const { stages } = await import(`./check${n}.mjs`);
-  const ok = await runStages(stages, arg, { lesson: n, out: (s) => process.stdout.write(s) });
+  const { stages, args } = await import(`./check${n}.mjs`);
+  const ok = await runStages(stages, arg,
+    { lesson: n, args, out: (s) => process.stdout.write(s) });
   process.exit(ok ? 0 : 1);
 } else {
   die(`unknown command "${command}": list, blank, solution or check`);

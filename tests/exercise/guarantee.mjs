@@ -63,8 +63,8 @@ async function variant(n, info, name, changed) {
 async function check(n, binary) {
   const t0 = Date.now();
   let text = '';
-  const { stages } = await import(path.join(here, `check${n}.mjs`));
-  const ok = await runStages(stages, binary, { lesson: n, out: (s) => { text += s; } });
+  const { stages, args } = await import(path.join(here, `check${n}.mjs`));
+  const ok = await runStages(stages, binary, { lesson: n, args, out: (s) => { text += s; } });
   if (process.env.EXERCISE_VERBOSE)
     console.log(`     ${path.basename(path.dirname(binary))}: ${Date.now() - t0} ms`);
   return { ok, text };

@@ -90,8 +90,8 @@ class RawClient {
   }
 }
 
-function startServer(binary) {
-  const proc = spawn(binary, ['--port', '0', '--data', 'none'],
+function startServer(binary, args) {
+  const proc = spawn(binary, ['--port', '0', '--data', 'none', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
   const server = { proc, stderr: '', exit: null };
   server.exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
@@ -140,8 +140,9 @@ function formatFailure(detail) {
 }
 
 // Runs every stage; true when all pass. out(text) prints.
-export async function runStages(stages, binary, { lesson, out }) {
-  const server = startServer(binary);
+// args: more flags for the server (a stages module's `args`).
+export async function runStages(stages, binary, { lesson, out, args = [] }) {
+  const server = startServer(binary, args);
   const started = await Promise.race([server.ready,
     new Promise((r) => setTimeout(() => r({ timeout: true }), WAIT_MS * 4).unref())]);
   if (!started.port) {
