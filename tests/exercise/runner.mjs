@@ -191,7 +191,9 @@ export async function runStages(stages, binary, { lesson, out, args = [] }) {
       ok = false;
     }
     if (!ok) {
-      out(`  ${'exercise'.padEnd(9)} ${stage.exercise}\n  ${'hint'.padEnd(9)} ${stage.hint}\n`);
+      // A stage may name which of its exercises the failure points at.
+      out(`  ${'exercise'.padEnd(9)} ${failure?.exercise ?? stage.exercise}\n` +
+        `  ${'hint'.padEnd(9)} ${failure?.hint ?? stage.hint}\n`);
       out(`FAILED at stage ${i + 1}` +
         (passed ? `; stage${passed > 1 ? 's' : ''} ${passed > 1 ? `1-${passed}` : '1'} passed` : '') +
         `. Fix it and run make check-${lesson} again.\n`);
