@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { blankText, listExercises } from './markers.mjs';
 import { runStages } from './runner.mjs';
@@ -38,29 +39,72 @@ function linkInfo(n) {
   return { cxx: get('CXX'), objs: get('OBJS'), libs: get('LIBS') };
 }
 
-// Builds lesson n with some files' text replaced ({ file: text }); resolves with the
-// binary. Only those files are compiled; every other object is BUILD's.
-async function variant(n, info, name, changed) {
-  const dir = path.join(tmp, `lesson${n}-${name}`);
-  const [cxx, ...flags] = info.cxx;
-  let objs = info.objs;
-  for (const [file, text] of Object.entries(changed)) {
-    const copy = path.join(dir, file);
-    fs.mkdirSync(path.dirname(copy), { recursive: true });
-    fs.writeFileSync(copy, text);
-    const object = copy.replace(/\.cpp$/, '.o');
-    const original = path.join(build, 'obj', file.replace(/\.cpp$/, '.o'));
-    if (!objs.includes(original)) throw new Error(`${original} is not in lesson ${n}`);
-    // The copy's quoted includes ("websocket.h") are found in the lesson's folder.
-    await run(cxx, [...flags, `-I${path.dirname(file)}`, '-c', copy, '-o', object]);
-    objs = objs.map((o) => (o === original ? object : o));
+// At most two compilers at a time (the machine has 2 cores); the stages, which
+// mostly wait on sockets, run beside them.
+let slots = 2;
+const queue = [];
+async function compiling(fn) {
+  if (slots === 0) await new Promise((resolve) => queue.push(resolve));
+  else slots--;
+  try {
+    return await fn();
+  } finally {
+    if (queue.length) queue.shift()();
+    else slots++;
   }
-  const binary = path.join(dir, `lesson-${n}`);
-  await run(cxx, [...flags, '-o', binary, ...objs, ...info.libs]);
-  return binary;
 }
 
-async function check(n, binary) {
+// Objects by file and text, binaries by their objects: variants that come out the
+// same (an exercise blanked alone, and a broken server that is that blank) are
+// built once, and a file left as it is keeps BUILD's object.
+const objects = new Map();
+const binaries = new Map();
+let serial = 0;
+
+function object(n, info, file, text) {
+  const original = path.join(build, 'obj', file.replace(/\.cpp$/, '.o'));
+  if (!info.objs.includes(original)) throw new Error(`${original} is not in lesson ${n}`);
+  if (text === fs.readFileSync(file, 'utf8')) return Promise.resolve([original, original]);
+  const key = `${file}\0${createHash('sha1').update(text).digest('hex')}`;
+  if (!objects.has(key)) objects.set(key, compiling(async () => {
+    const copy = path.join(tmp, `o${++serial}`, file);
+    fs.mkdirSync(path.dirname(copy), { recursive: true });
+    fs.writeFileSync(copy, text);
+    const out = copy.replace(/\.cpp$/, '.o');
+    const [cxx, ...flags] = info.cxx;
+    // The copy's quoted includes ("websocket.h") are found in the lesson's folder.
+    await run(cxx, [...flags, `-I${path.dirname(file)}`, '-c', copy, '-o', out]);
+    return [original, out];
+  }));
+  return objects.get(key);
+}
+
+// Builds lesson n with some files' text replaced ({ file: text }); resolves with the
+// binary. Only those files are compiled; every other object is BUILD's.
+async function variant(n, info, changed) {
+  const swaps = new Map(await Promise.all(Object.entries(changed).map(([file, text]) =>
+    object(n, info, file, text))));
+  const objs = info.objs.map((o) => swaps.get(o) ?? o);
+  const key = objs.join(' ');
+  if (!binaries.has(key)) binaries.set(key, compiling(async () => {
+    const binary = path.join(tmp, `b${++serial}`, `lesson-${n}`);
+    fs.mkdirSync(path.dirname(binary), { recursive: true });
+    const [cxx, ...flags] = info.cxx;
+    await run(cxx, [...flags, '-o', binary, ...objs, ...info.libs]);
+    return binary;
+  }));
+  return binaries.get(key);
+}
+
+// The same binary gives the same output (the stages are deterministic), so each is
+// checked once.
+const checks = new Map();
+function check(n, binary) {
+  if (!checks.has(binary)) checks.set(binary, checkNow(n, binary));
+  return checks.get(binary);
+}
+
+async function checkNow(n, binary) {
   const t0 = Date.now();
   let text = '';
   const { stages, args } = await import(path.join(here, `check${n}.mjs`));
@@ -70,17 +114,23 @@ async function check(n, binary) {
   return { ok, text };
 }
 
+const started = Date.now();
+const source = (file) => fs.readFileSync(file, 'utf8');
+const firstExercise = (text) => /^ {2}exercise +(\S+)$/m.exec(text)?.[1];
+// Each job builds one variant and checks it; results are printed in job order.
+const jobs = [];
 for (const n of lessons) {
-  const started = Date.now();
   const info = linkInfo(n);
   const mod = await import(path.join(here, `check${n}.mjs`));
   const exercises = listExercises(process.cwd(), n);
 
   // 1. The finished lesson passes.
-  const finished = await check(n, path.join(build, `lesson-${n}`));
-  if (finished.ok) console.log(`ok   lesson ${n}: the finished code passes all ` +
-    `${mod.stages.length} stages`);
-  else fail(`lesson ${n}: the finished code fails its own check`, finished.text);
+  jobs.push(async (say) => {
+    const finished = await check(n, path.join(build, `lesson-${n}`));
+    if (finished.ok) say.ok(`lesson ${n}: the finished code passes all ` +
+      `${mod.stages.length} stages`);
+    else say.fail(`lesson ${n}: the finished code fails its own check`, finished.text);
+  });
 
   // Every exercise has a stage, and every stage an exercise.
   for (const e of exercises)
@@ -90,16 +140,10 @@ for (const n of lessons) {
     if (!exercises.some((e) => e.name === s.exercise))
       fail(`lesson ${n}: stage ${s.name} names exercise ${s.exercise}, not in the source`, '');
 
-  const source = (file) => fs.readFileSync(file, 'utf8');
-  const firstExercise = (text) => /^ {2}exercise +(\S+)$/m.exec(text)?.[1];
-  // Each job builds one variant and checks it; results are printed in job order.
-  const jobs = [];
-
   // 2. Each exercise blanked alone.
   for (const e of exercises) jobs.push(async (say) => {
     const what = `lesson ${n}: exercise ${e.name} blanked`;
-    const r = await check(n, await variant(n, info, `blank-${e.name}`,
-      { [e.file]: blankText(source(e.file), [e.name], e.file) }));
+    const r = await check(n, await variant(n, info, { [e.file]: blankText(source(e.file), [e.name], e.file) }));
     const at = r.text.split('\n').filter((l) => l.startsWith('[')).pop().replace(/\].*/, ']');
     if (r.ok) say.fail(`${what} passes every stage`, r.text);
     else if (firstExercise(r.text) !== e.name)
@@ -114,7 +158,7 @@ for (const n of lessons) {
   for (let k = 0; k < order.length; k++) jobs.push(async (say) => {
     const todo = order.slice(k);
     const changed = Object.fromEntries(files.map((f) => [f, blankText(source(f), todo, f)]));
-    const r = await check(n, await variant(n, info, `solved-${k}`, changed));
+    const r = await check(n, await variant(n, info, changed));
     const first = firstExercise(r.text);
     const what = `lesson ${n}: ${k ? `${order.slice(0, k).join(', ')} solved` : 'all blanked'}`;
     if (first === todo[0]) say.ok(`${what}: the first failure is ${todo[0]}'s stage`);
@@ -131,7 +175,7 @@ for (const n of lessons) {
       return say.fail(`lesson ${n}: broken server ${b.name}: "${b.from}" is not once in ` +
         `${file}`, '');
     else text = text.replace(b.from, b.to);
-    const r = await check(n, await variant(n, info, `broken-${b.name}`, { [file]: text }));
+    const r = await check(n, await variant(n, info, { [file]: text }));
     const golden = path.join(here, 'golden', `lesson${n}-${b.name}.txt`);
     if (process.env.UPDATE_GOLDEN) fs.writeFileSync(golden, r.text);
     const want = fs.existsSync(golden) ? fs.readFileSync(golden, 'utf8') : '(no golden file)';
@@ -141,25 +185,28 @@ for (const n of lessons) {
       `got:\n${r.text}\nwanted:\n${want}`);
   });
 
-  // Two at a time: compiling is most of the work, and the machine has 2 cores.
-  const results = jobs.map(() => []);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < jobs.length; i = next++) {
-      const out = results[i];
-      const say = { ok: (m) => out.push(() => console.log(`ok   ${m}`)),
-        fail: (m, d) => out.push(() => fail(m, d)) };
-      try {
-        await jobs[i](say);
-      } catch (err) {
-        say.fail(`lesson ${n}: a variant did not build`, String(err.stderr ?? err.stack ?? err));
-      }
-    }
-  };
-  await Promise.all([worker(), worker()]);
-  for (const out of results) for (const print of out) print();
-  console.log(`     lesson ${n}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
+
+// Six jobs at a time: the compilers are limited to two (compiling()), and the rest
+// wait on sockets, so the stages of one variant run while the next one builds.
+const results = jobs.map(() => []);
+let next = 0;
+const worker = async () => {
+  for (let i = next++; i < jobs.length; i = next++) {
+    const out = results[i];
+    const say = { ok: (m) => out.push(() => console.log(`ok   ${m}`)),
+      fail: (m, d) => out.push(() => fail(m, d)) };
+    try {
+      await jobs[i](say);
+    } catch (err) {
+      say.fail('a variant did not build', String(err.stderr ?? err.stack ?? err));
+    }
+  }
+};
+await Promise.all(Array.from({ length: 6 }, worker));
+for (const out of results) for (const print of out) print();
+console.log(`     lessons ${lessons.join(', ')}: ${jobs.length} checks, ${binaries.size} ` +
+  `variants built, ${((Date.now() - started) / 1000).toFixed(1)} s`);
 fs.rmSync(tmp, { recursive: true, force: true });
 if (failures) {
   console.log(`${failures} exercise guarantee(s) broken`);

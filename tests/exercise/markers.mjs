@@ -20,6 +20,8 @@ const CLOSE = /^(\s*)\/\/ END EXERCISE ([a-z0-9-]+)$/;
 export const STUBS = {
   'read-since': ['(void)req;', '(void)since;', 'return true;'],
   'accept-key': ['(void)key;', 'return "";'],
+  'hpack-integer': ['(void)max;', 'return "RFC 7541 §5.1: multi-byte integers: not written yet";'],
+  'huffman-decode': ['(void)in;', '(void)out;', 'return "RFC 7541 §5.2: Huffman: not written yet";'],
   'eio-decode-payload': ['out.clear();', '(void)body;',
     'return {false, "decode_payload() is not written yet"};'],
   'eio-encode-payload': ['(void)packets;', 'return "";'],
