@@ -258,10 +258,10 @@ exercise-vars-%:
 # exercise blanked alone compiles and fails its own stage, and check's output for
 # a few broken servers is golden. No sanitizers, -O0: only the changed file is
 # compiled again for each variant.
-exercises: $(foreach n,$(EXERCISE_LESSONS),build/exercise-test/lesson-$(n))
+exercises:
+	$(MAKE) -s -j$(JOBS) BUILD=build/exercise-test SAN=0 WERROR=0 OPT=-O0 \
+	  $(foreach n,$(EXERCISE_LESSONS),build/exercise-test/lesson-$(n))
 	node tests/exercise/guarantee.mjs build/exercise-test $(EXERCISE_LESSONS)
-build/exercise-test/lesson-%: FORCE
-	$(MAKE) -j$(JOBS) BUILD=build/exercise-test SAN=0 WERROR=0 OPT=-O0 $@
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
