@@ -11,7 +11,8 @@ const AT_ONCE_MS = 2500;
 // A body as printed: the parts that change from run to run left out.
 const shown = (body) => body.replace(/"time":\d+/g, '"time":…')
   .replace(/"history_id":"[^"]*"/g, '"history_id":"…"').slice(0, 150);
-const received = (r) => (r.failed ? r.failed : `${r.status} ${shown(r.body)}`);
+const received = (r) => (r.failed ? r.failed :
+  `${r.status} ${r.body ? shown(r.body) : '(an empty body)'}`);
 const ids = (body) => {
   try {
     return JSON.parse(body).messages?.map((m) => m.id).join(',');

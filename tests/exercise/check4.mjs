@@ -11,7 +11,8 @@ const RS = '\x1e';
 // A body as printed: the record separator made visible, ids and times left out.
 const shown = (body) => body.replaceAll(RS, '\\x1e').replace(/"time":\d+/g, '"time":…')
   .replace(/"sid":"[^"]*"/g, '"sid":"…"').replace(/sid=[A-Za-z0-9_-]+/g, 'sid=…').slice(0, 200);
-const received = (r) => (r.failed ? r.failed : `${r.status} ${shown(r.body)}`);
+const received = (r) => (r.failed ? r.failed :
+  `${r.status} ${r.body ? shown(r.body) : '(an empty body)'}`);
 
 // The handshake: resolves with the session's sid.
 async function open(t) {

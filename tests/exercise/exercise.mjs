@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Exercise mode (make exercise-N, solution-N, check-N; tests/exercise/README.md):
+// Exercise mode (make exercise-N, solution-N, check-N; the top README explains it):
 //   node tests/exercise/exercise.mjs list N        the exercises, with file and line
 //   node tests/exercise/exercise.mjs blank N [EX]  blank them all, or EX only
 //   node tests/exercise/exercise.mjs solution N    put the finished code back

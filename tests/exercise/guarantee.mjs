@@ -17,7 +17,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { blankText, listExercises } from './markers.mjs';
+import { STUBS, blankText, listExercises } from './markers.mjs';
 import { runStages } from './runner.mjs';
 
 const run = promisify(execFile);
@@ -186,6 +186,12 @@ for (const n of lessons) {
   });
 
 }
+
+// A stub for an exercise that no longer exists is a leftover.
+const names = new Set(lessons.flatMap((n) => listExercises(process.cwd(), n).map((e) => e.name)));
+if (lessons.length === 4)
+  for (const name of Object.keys(STUBS))
+    if (!names.has(name)) fail(`markers.mjs has a stub for ${name}, which no lesson marks`, '');
 
 // Six jobs at a time: the compilers are limited to two (compiling()), and the rest
 // wait on sockets, so the stages of one variant run while the next one builds.
