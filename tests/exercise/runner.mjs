@@ -184,7 +184,8 @@ export async function runStages(stages, binary, { lesson, out, args = [] }) {
     if (server.exit) {
       out(`${title}\n`);
       out(formatFailure(failure ?? {}).join('\n') + (failure ? '\n' : ''));
-      out(crashLines(server).map((l) => `  ${'crashed'.padEnd(9)} ${l}`).join('\n') + '\n');
+      out(crashLines(server).map((l, j) => `  ${(j ? '' : 'crashed').padEnd(9)} ${l}`)
+        .join('\n') + '\n');
       ok = false;
     } else if (failure) {
       out(`${title}\n${formatFailure(failure).join('\n')}\n`);
