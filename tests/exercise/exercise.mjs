@@ -38,7 +38,7 @@ if (command === 'list') {
   printList(exercises);
 } else if (command === 'blank') {
   if (arg && !exercises.some((e) => e.name === arg))
-    die(`lesson ${n} has no exercise "${arg}"; make exercise-${n} lists them:\n` +
+    die(`lesson ${n} has no exercise "${arg}"; its exercises are:\n` +
       exercises.map((e) => `  ${e.name}`).join('\n'));
   // A learner's work is never overwritten: only a lesson folder git calls clean.
   const dirty = git('status', '--porcelain', '--', `${dir}/`);
