@@ -53,7 +53,8 @@ BINARIES := $(foreach n,$(LESSONS),$(BUILD)/lesson-$(n))
 OBJ ?= $(BUILD)/obj
 obj = $(patsubst %.cpp,$(OBJ)/%.o,$(1))
 
-.PHONY: all help trust-cert FORCE test unit units e2e bench valgrind fuzz fuzz-build format clean $(foreach n,1 2 3 4,lesson-$(n) diff-$(n))
+.PHONY: all help trust-cert FORCE test unit units e2e bench valgrind fuzz fuzz-build format clean \
+  exercises $(foreach n,1 2 3 4,lesson-$(n) diff-$(n) exercise-$(n) solution-$(n) check-$(n))
 all: $(BINARIES)
 
 help:
@@ -61,6 +62,8 @@ help:
 	@echo "make lesson-N     build lesson N and run it (ARGS='--trace' adds flags)"
 	@echo "make test         every test, under AddressSanitizer and UBSan, both loop back ends"
 	@echo "make diff-N       lesson N next to the lesson it builds on"
+	@echo "make exercise-N   cut lesson N's exercises out (EX=name for one); make solution-N"
+	@echo "make check-N      build your lesson N and run its stages, first failure explained"
 	@echo "make bench        our servers against Node's, Bun's, h2o and the machine's limit"
 	@echo "make fuzz         every fuzz target for FUZZ_SECONDS (default 60) each"
 	@echo "make format       clang-format every C++ file"
@@ -145,7 +148,7 @@ test:
 	$(MAKE) -j$(JOBS) $(TEST_POLL) all
 	@mkdir -p build; echo "== building valgrind and fuzz binaries in the background (build/side-builds.log)"; \
 	setsid nice -n 19 sh -c '$(SIDE_BUILDS)' >build/side-builds.log 2>&1 & side=$$!; \
-	$(MAKE) $(TEST_EPOLL) unit && $(MAKE) $(TEST_EPOLL) e2e && \
+	$(MAKE) $(TEST_EPOLL) unit && $(MAKE) exercises && $(MAKE) $(TEST_EPOLL) e2e && \
 	  $(MAKE) $(TEST_POLL) e2e E2E_TESTS="$(E2E_POLL_TESTS)"; rc=$$?; \
 	if [ $$rc -ne 0 ]; then kill -- -$$side 2>/dev/null; wait; exit $$rc; fi; \
 	wait $$side || { tail -40 build/side-builds.log; echo "the background builds failed"; exit 1; }
@@ -236,13 +239,45 @@ trust-cert: $(BUILD)/lesson-2
 DIFF_BASE_2 := 1
 DIFF_BASE_3 := 1
 DIFF_BASE_4 := 3
+# Exercise markers (tests/exercise/) are left out of both sides.
+EXERCISE_MARKER := ^[[:space:]]*// (END )?EXERCISE[[:space:]]
 define diff_rule
 diff-$(1):
+	@mkdir -p $(BUILD)/diff
 	@for f in server.cpp client.js; do \
+	  grep -Ev '$(EXERCISE_MARKER)' $(LESSON_DIR_$(DIFF_BASE_$(1)))/$$$$f > $(BUILD)/diff/a; \
+	  grep -Ev '$(EXERCISE_MARKER)' $(LESSON_DIR_$(1))/$$$$f > $(BUILD)/diff/b; \
 	  diff -u --label $(LESSON_DIR_$(DIFF_BASE_$(1)))/$$$$f --label $(LESSON_DIR_$(1))/$$$$f \
-	    $(LESSON_DIR_$(DIFF_BASE_$(1)))/$$$$f $(LESSON_DIR_$(1))/$$$$f; done; true
+	    $(BUILD)/diff/a $(BUILD)/diff/b; done; true
 endef
 $(foreach n,2 3 4,$(eval $(call diff_rule,$(n))))
+
+# Exercise mode (tests/exercise/): a lesson's marked regions cut out into stubs, and
+# its stages run against the learner's build, ASan on, at -O0 so it builds fast.
+EXERCISE_LESSONS := $(foreach n,$(LESSONS),$(if $(wildcard tests/exercise/check$(n).mjs),$(n)))
+define exercise_rules
+exercise-$(1):
+	@node tests/exercise/exercise.mjs blank $(1) $(EX)
+solution-$(1):
+	@node tests/exercise/exercise.mjs solution $(1)
+check-$(1):
+	@$(MAKE) -s -j$(JOBS) BUILD=build/exercise SAN=1 WERROR=0 OPT="-O0 -g" build/exercise/lesson-$(1)
+	@node tests/exercise/exercise.mjs check $(1) build/exercise/lesson-$(1)
+endef
+$(foreach n,$(LESSONS),$(eval $(call exercise_rules,$(n))))
+# What tests/exercise/guarantee.mjs links a changed copy of one lesson file with.
+exercise-vars-%:
+	@echo 'CXX=$(CXX) $(CXXFLAGS) $(SANFLAGS)'
+	@echo 'OBJS=$(call obj,$(COMMON_SRC) $(LESSON$*_SRC)) $(OBJ)/gen/lesson-$*-assets.o'
+	@echo 'LIBS=$(EXTRA_LDFLAGS) $(LESSON$*_LIBS)'
+# make exercises (in make test): the finished lessons pass their stages, each
+# exercise blanked alone compiles and fails its own stage, and check's output for
+# a few broken servers is golden. No sanitizers, -O0: only the changed file is
+# compiled again for each variant.
+exercises:
+	$(MAKE) -s -j$(JOBS) BUILD=build/exercise-test SAN=0 WERROR=0 OPT=-O0 \
+	  $(foreach n,$(EXERCISE_LESSONS),build/exercise-test/lesson-$(n))
+	node tests/exercise/guarantee.mjs build/exercise-test $(EXERCISE_LESSONS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -134,10 +134,12 @@ std::string PollingChat::page_json(const chat::Page& page, const std::string* hi
 
 // Reads ?since=ID: absent means "I have nothing yet"; anything but digits is a 400.
 static bool read_since(const http::Request& req, std::optional<uint64_t>& since) {
+  // EXERCISE read-since: absent: nullopt and true; digits: the id; else false
   auto raw = req.param("since");
   if (!raw) return true;
   since = chat::parse_id(*raw);
   return since.has_value();
+  // END EXERCISE read-since
 }
 
 void PollingChat::get_messages(const std::shared_ptr<http::Exchange>& ex) {
@@ -155,15 +157,18 @@ void PollingChat::get_messages(const std::shared_ptr<http::Exchange>& ex) {
     return ex->respond(
         http::json_response(200, page_json(room_.latest(kLatest), &journal_.id())));
 
+  // EXERCISE answer-now: messages after since, or ?wait=0: respond at once
   chat::Page page = room_.after(*since);
   auto wait = ex->request().param("wait");
   bool hold = !(wait && *wait == "0");
   // Something to say, or short polling: answer now.
   if (!page.messages.empty() || !hold)
     return ex->respond(http::json_response(200, page_json(page)));
+  // END EXERCISE answer-now
 
   // Nothing new: hold the request. It is answered by wake_polls() when a message
   // is posted, or with an empty list when the timer fires first.
+  // EXERCISE hold-poll: keep ex in held_; a timer answers it empty after poll_timeout_ms
   uint64_t id = next_poll_++;
   loop::TimerId timeout = loop_.after(options_.poll_timeout_ms, [this, id] {
     auto it = held_.find(id);
@@ -180,6 +185,7 @@ void PollingChat::get_messages(const std::shared_ptr<http::Exchange>& ex) {
     held_.erase(it);
   });
   held_.emplace(id, HeldPoll{ex, *since, timeout});
+  // END EXERCISE hold-poll
 }
 
 void PollingChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
@@ -209,6 +215,7 @@ void PollingChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
 // One post answers every held poll. Polls that asked with the same `since`
 // (nearly all of them: they were all up to date) share one encoded body.
 void PollingChat::wake_polls() {
+  // EXERCISE wake-polls: answer every held poll with what came after its since
   std::unordered_map<uint64_t, std::string> bodies;
   auto held = std::move(held_);
   held_.clear();
@@ -218,6 +225,7 @@ void PollingChat::wake_polls() {
     if (fresh) it->second = page_json(room_.after(poll.since));
     poll.exchange->respond(http::json_response(200, it->second));
   }
+  // END EXERCISE wake-polls
 }
 
 // SIGTERM or Ctrl-C: answer every held poll (empty), so no client waits on a

@@ -465,6 +465,7 @@ void Connection::on_rst_stream(const Frame& f) {
 void Connection::on_window_update(const Frame& f) {
   const uint32_t sid = f.header.stream_id;
   const int64_t inc = f.window_size_increment;
+  // EXERCISE connection-window: stream 0: past 2^31-1 is FLOW_CONTROL_ERROR, else add
   if (sid == 0) {
     // RFC 9113 §6.9.1: a window over 2^31-1 is a connection FLOW_CONTROL_ERROR.
     if (conn_send_window_ + inc > kMaxWindowSize)
@@ -473,6 +474,7 @@ void Connection::on_window_update(const Frame& f) {
     conn_send_window_ += inc;
     return flush_all();
   }
+  // END EXERCISE connection-window
   // RFC 9113 §5.1: WINDOW_UPDATE on an idle stream is PROTOCOL_ERROR.
   if (idle(sid))
     return connection_error(ErrorCode::protocol_error,

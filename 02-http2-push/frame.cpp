@@ -322,11 +322,13 @@ ParseResult parse_frame(std::string_view in, uint32_t max_frame_size, Frame& out
   out = Frame{};
   if (in.size() < kFrameHeaderSize) return ParseResult{};
   FrameHeader& h = out.header;
+  // EXERCISE frame-header: 24-bit length, type, flags, R + 31-bit stream id, big-endian
   h.length = read_be(in, 0, 3);
   h.type = static_cast<FrameType>(in[3]);
   h.flags = static_cast<uint8_t>(in[4]);
   // RFC 9113 §4.1: the reserved bit MUST be ignored when receiving.
   h.stream_id = read_be(in, 5, 4) & k31Bits;
+  // END EXERCISE frame-header
 
   // RFC 9113 §4.2: a frame over SETTINGS_MAX_FRAME_SIZE is a FRAME_SIZE_ERROR. We
   // make it a connection error (§5.4.1 allows that) so we never buffer it to skip it.

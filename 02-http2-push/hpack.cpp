@@ -35,6 +35,7 @@ std::string decode_integer(std::string_view in, size_t& pos, int prefix_bits,
   const uint64_t limit = (uint64_t{1} << prefix_bits) - 1;
   value = static_cast<uint8_t>(in[pos++]) & limit;
   if (value < limit) return "";
+  // EXERCISE hpack-integer: then 7 bits a byte, least significant first, top bit: more
   for (int shift = 0;; shift += 7) {
     if (pos >= in.size()) return "RFC 7541 §5.1: the block ends inside an integer";
     const uint64_t b = static_cast<uint8_t>(in[pos++]);
@@ -45,6 +46,7 @@ std::string decode_integer(std::string_view in, size_t& pos, int prefix_bits,
     value += (b & 0x7f) << shift;
     if (!(b & 0x80)) return "";
   }
+  // END EXERCISE hpack-integer
 }
 
 // RFC 7541 §5.2: H (1 bit), String Length (7+), String Data. H=1: Huffman coded.
@@ -129,6 +131,7 @@ const Canonical& canonical() {
 }  // namespace
 
 std::string huffman_decode(std::string_view in, std::string& out) {
+  // EXERCISE huffman-decode: walk the code bit by bit; EOS or bad padding is an error
   const Canonical& c = canonical();
   // code: the bits read since the last symbol; first: the smallest code of the
   // current length; index: where that length's symbols start.
@@ -162,6 +165,7 @@ std::string huffman_decode(std::string_view in, std::string& out) {
   if (pad != (uint32_t{1} << len) - 1)
     return "RFC 7541 §5.2: Huffman padding is not all ones";
   return "";
+  // END EXERCISE huffman-decode
 }
 
 // Tables

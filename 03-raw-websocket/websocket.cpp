@@ -16,6 +16,7 @@ namespace ws {
 // of server would ever compute this answer by accident.
 
 std::string accept_key(std::string_view key) {
+  // EXERCISE accept-key: base64(SHA-1(key + kGuid)) (RFC 6455 §4.2.2)
   std::string input(key);
   input += kGuid;
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -25,6 +26,7 @@ std::string accept_key(std::string_view key) {
   unsigned char out[64];
   int n = EVP_EncodeBlock(out, digest, static_cast<int>(digest_length));
   return std::string(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+  // END EXERCISE accept-key
 }
 
 static bool is_base64_char(char c) {
@@ -122,6 +124,7 @@ Status parse_header(std::string_view in, FrameHeader& h, std::string& reason) {
   h.opcode = byte(0) & 0x0F;
   h.mask = byte(1) & 0x80;
   uint8_t length7 = byte(1) & 0x7F;
+  // EXERCISE frame-length: 126: 2 more bytes, 127: 8 more, big-endian (RFC 6455 §5.2)
   // Payload len 0-125 is the length; 126: a 16-bit length follows; 127: 64 bits.
   size_t extended = length7 == 126 ? 2 : length7 == 127 ? 8 : 0;
   size_t need = 2 + extended + (h.mask ? 4 : 0);
@@ -132,6 +135,7 @@ Status parse_header(std::string_view in, FrameHeader& h, std::string& reason) {
     for (size_t i = 0; i < extended; ++i)
       length = (length << 8) | byte(2 + i);
   }
+  // END EXERCISE frame-length
   // RFC 6455 §5.2: the 64-bit length's most significant bit MUST be 0.
   if (length7 == 127 && (length >> 63)) {
     reason = "RFC 6455 §5.2: the most significant bit of a 64-bit length MUST be 0";
@@ -236,19 +240,23 @@ Event MessageReader::read(std::string_view in) {
         static_cast<size_t>(std::min<uint64_t>(payload_left_, in.size() - used));
     size_t at = target.size();
     target.append(in.substr(used, take));
+    // EXERCISE unmask: XOR byte i with masking_key[i % 4] (RFC 6455 §5.3)
     if (header_.mask) {
       // RFC 6455 §5.3: j = i MOD 4, counting from the frame's first payload byte.
       for (size_t i = 0; i < take; ++i)
         target[at + i] ^= header_.masking_key[(mask_offset_ + i) % 4];
     }
+    // END EXERCISE unmask
     mask_offset_ += take;
     payload_left_ -= take;
     used += take;
+    // EXERCISE utf8-fragments: validate as bytes come, even mid-character (RFC 6455 §8.1)
     // RFC 6455 §8.1: a text message is UTF-8; it fails at the first byte that
     // cannot be, even in the middle of a fragment (Autobahn case 6.4).
     if (!control && !message_binary_ && !utf8_.feed(std::string_view(target).substr(at)))
       return fail(close_code::invalid_data,
                   "RFC 6455 §8.1: a text message's payload MUST be valid UTF-8", used);
+    // END EXERCISE utf8-fragments
     if (payload_left_ > 0) return need_more(used);
     in_frame_ = false;
     if (Event e = frame_done(used); e.kind != Event::Kind::need_more) return e;
@@ -361,8 +369,10 @@ Event MessageReader::frame_done(size_t used) {
     e.payload = control_;
     return e;
   }
+  // EXERCISE fragments: FIN=0: wait for continuation frames (RFC 6455 §5.4)
   if (!h.fin) return e;  // need_more: the message goes on in the next frame
   in_message_ = false;
+  // END EXERCISE fragments
   // RFC 6455 §8.1: the last fragment must not end inside a UTF-8 sequence.
   if (!message_binary_ && !utf8_.complete())
     return fail(close_code::invalid_data,

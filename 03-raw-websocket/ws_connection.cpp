@@ -246,7 +246,9 @@ size_t Socket::on_input(std::string_view in) {
       case Event::Kind::close:
         // RFC 6455 §5.5.1: answer a close with a close (the same code), unless
         // we sent ours first; then the server closes TCP (§7.1.1).
+        // EXERCISE close-handshake: answer a close frame with one (RFC 6455 §5.5.1)
         if (state_ == State::open) send_close(e.code, "");
+        // END EXERCISE close-handshake
         finish(e.code, e.reason);
         close_tcp();
         return in.size();

@@ -124,6 +124,7 @@ Packet binary_packet(std::string_view bytes) {
 }
 
 DecodeResult decode_payload(std::string_view body, std::vector<Packet>& out) {
+  // EXERCISE eio-decode-payload: split at \x1e; decode_packet() each record
   out.clear();
   // Engine.IO v4 "HTTP long-polling" (Packet encoding): packets are separated by
   // the record separator \x1e; the data itself never contains one.
@@ -136,6 +137,7 @@ DecodeResult decode_payload(std::string_view body, std::vector<Packet>& out) {
     if (end == std::string_view::npos) return {true, ""};
     body.remove_prefix(end + 1);
   }
+  // END EXERCISE eio-decode-payload
 }
 
 std::string encode_for_websocket(const Packet& packet) {
@@ -156,12 +158,14 @@ void append_for_polling(std::string& out, const Packet& packet) {
 }
 
 std::string encode_payload(const std::vector<Packet>& packets) {
+  // EXERCISE eio-encode-payload: records joined by the separator \x1e
   std::string out;
   for (size_t i = 0; i < packets.size(); ++i) {
     if (i > 0) out += '\x1e';
     append_for_polling(out, packets[i]);
   }
   return out;
+  // END EXERCISE eio-encode-payload
 }
 
 }  // namespace eio

@@ -109,6 +109,7 @@ void Namespace::remove_from_room(const std::string& room, const std::string& id)
 // of the rooms gets the packet once.
 std::set<std::string> Namespace::recipients(const std::set<std::string>& rooms,
                                             const std::set<std::string>& except) const {
+  // EXERCISE room-broadcast: the rooms' sockets (all if none), less the except rooms'
   std::set<std::string> ids;
   if (rooms.empty()) {
     for (const auto& [id, socket] : sockets_)
@@ -123,6 +124,7 @@ std::set<std::string> Namespace::recipients(const std::set<std::string>& rooms,
       for (const auto& id : it->second)
         ids.erase(id);
   return ids;
+  // END EXERCISE room-broadcast
 }
 
 // Socket

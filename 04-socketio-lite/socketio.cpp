@@ -201,6 +201,7 @@ Decoder::Result Decoder::add_text(std::string_view s) {
 
   // <namespace>, : present when it starts with '/', up to a comma or the end
   // (the reference accepts "40/admin" without the comma, so we do too).
+  // EXERCISE sio-namespace: '/' starts it; it ends at ',' (or at the end)
   if (i < s.size() && s[i] == '/') {
     size_t comma = s.find(',', i);
     size_t end = comma == std::string_view::npos ? s.size() : comma;
@@ -211,9 +212,11 @@ Decoder::Result Decoder::add_text(std::string_view s) {
     p.nsp = std::string(s.substr(i, end - i));
     i = comma == std::string_view::npos ? s.size() : comma + 1;
   }
+  // END EXERCISE sio-namespace
 
   // <acknowledgment id> : digits. JavaScript reads it as a Number, so it must
   // stay a safe integer (at most 2^53 - 1).
+  // EXERCISE sio-ack-id: digits after the namespace, before the JSON, at most 2^53 - 1
   if (i < s.size() && is_digit(s[i])) {
     uint64_t id = 0;
     size_t start = i;
@@ -230,6 +233,7 @@ Decoder::Result Decoder::add_text(std::string_view s) {
     }
     p.id = id;
   }
+  // END EXERCISE sio-ack-id
 
   // [JSON-stringified payload]: the rest, if anything is left.
   if (i < s.size()) {
