@@ -24,14 +24,8 @@ describe('lesson 04 cluster: Redis restarted while 4 posters post', () => {
     redis?.remove();
   });
 
-  // Known bug, open in issue 13: since posts are acked once their log record is
-  // written (the durable log), an acked post can miss the other node across a
-  // Redis restart (seen once in a fresh clone: p2-5 acked, never delivered on
-  // the other node). The test runs and reports; it does not fail make test
-  // until the bug is fixed.
   test('nodes read on; acked posts are delivered once, refused ones never', {
     timeout: 120_000,
-    todo: 'an acked post can be lost across a Redis restart (issue 13)',
   }, async (t) => {
     const posters = await Promise.all([
       member(a.url, 'p0', 'general'), member(a.url, 'p1', 'general'),
