@@ -1,7 +1,7 @@
 // Lesson 04 as a cluster: two of our nodes with --redis and a Node socket.io 4.8
 // node with @socket.io/redis-streams-adapter 0.3.1, on one real redis-server.
-// The clients are the official socket.io-client. Messages are told apart by their
-// text (each node numbers its own room history: ids are not cluster-wide yet).
+// The clients are the official socket.io-client. A room's history is the
+// cluster's, in Redis: the same ids on every node.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stopClean } from './lib.mjs';
@@ -90,6 +90,36 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
       assert.ok(!texts(a1).includes('random-b') && !texts(b1).includes('random-b'));
     });
 
+  test('one history: the same ids on every node, msg:get the same on every node',
+    T, async () => {
+      const onA = await member(a.url, 'ada', 'random');
+      const onB = await member(b.url, 'bob', 'random');
+      const get = (socket, query) => socket.timeout(10_000).emitWithAck('msg:get', query);
+      const before = await get(onA, { room: 'random' });
+      const base = before.messages.at(-1)?.id ?? 0;
+      // Both nodes post at once: Redis numbers the room's messages, one counter.
+      const acks = await Promise.all([
+        ...Array.from({ length: 5 }, (_, i) => post(onA, `one-a-${i}`)),
+        ...Array.from({ length: 5 }, (_, i) => post(onB, `one-b-${i}`)),
+      ]);
+      const ids = acks.map((m) => m.id).sort((x, y) => x - y);
+      assert.deepEqual(ids, Array.from({ length: 10 }, (_, i) => base + 1 + i));
+      const fromA = await get(onA, { room: 'random', since: base, history: before.history_id });
+      const fromB = await get(onB, { room: 'random', since: base, history: before.history_id });
+      assert.deepEqual(fromB, fromA);
+      assert.equal(fromA.history_id, before.history_id);
+      assert.equal(fromA.missed, 0);
+      assert.deepEqual(fromA.messages.map((m) => m.id), ids);
+      // Each message is the one its poster was acked with, on both nodes.
+      for (const m of fromA.messages) assert.deepEqual(m, acks.find((x) => x.id === m.id));
+      // What the other node's clients got as msg:new carries the same ids.
+      await until(() => texts(onA).length === 5 && texts(onB).length === 5);
+      for (const [, m] of onB.seen.filter(([e]) => e === 'msg:new'))
+        assert.deepEqual(m, acks.find((x) => x.id === m.id));
+      // The latest page, without since, is the same on both nodes too.
+      assert.deepEqual(await get(onB, { room: 'random' }), await get(onA, { room: 'random' }));
+    });
+
   test('bad entries and bad requests are skipped with the rule named; the node reads on',
     T, async () => {
       const onA = await member(a.url, 'ada', 'general');
@@ -129,6 +159,10 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
       // What the Node node delivered is our stored message, as our node acked it.
       const [, fromA] = onN.seen.find(([e, m]) => e === 'msg:new' && m.text === 'from ours A');
       assert.deepEqual(Object.keys(fromA), ['id', 'user', 'text', 'time']);
+      // The Node member posts into the same history: our nodes answer msg:get with it.
+      const page = await onA.timeout(10_000).emitWithAck('msg:get', { room: 'general' });
+      const [, fromN] = onA.seen.find(([e, m]) => e === 'msg:new' && m.text === 'from Node');
+      assert.deepEqual(page.messages.at(-1), fromN);
     });
 
   test('a Node broadcast with except: the excepted socket on our node is left out',

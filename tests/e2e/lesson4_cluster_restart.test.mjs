@@ -1,8 +1,9 @@
 // Lesson 04's cluster while Redis restarts: 4 posters on two of our nodes post
 // on, redis-server is stopped and started again on its data folder (append-only
-// file on). A post made while a node is cut off gets an error ack; every post
-// acknowledged reaches every other client once, in its poster's order, because
-// each node reads on from the last entry it saw.
+// file on). A post made while a node is cut off gets an error ack (POST
+// /api/messages a 503); every post acknowledged reaches every other client
+// once, in its poster's order, because each node reads on from the last entry
+// it saw, and a post is acked only once Redis has stored it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep, stopClean } from './lib.mjs';
@@ -57,6 +58,13 @@ describe('lesson 04 cluster: Redis restarted while 4 posters post', () => {
     await until(() => (results[0].refused.length || results[1].refused.length) &&
       (results[2].refused.length || results[3].refused.length));
     for (const node of [a, b]) await node.waitFor(/redis: cut off from redis at /, 'stderr');
+    // Plain HTTP is refused the same way while the node is cut off: 503, not lost.
+    const refused = await fetch(new URL('/api/messages', a.url), {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ room: 'general', user: 'http', text: 'while cut off' }),
+    });
+    assert.equal(refused.status, 503);
+    assert.match((await refused.json()).error, /cut off from redis/);
     const marks = results.map((r) => r.acked.length);
     redis = await startRedis(redis.port, redis.dir);
     for (const node of [a, b]) {
