@@ -72,7 +72,10 @@ static bool read_message(const redis::Reply& entry, chat::Message& m) {
 void Adapter::load_history_id() {
   commands_.command({"SET", "chat:history_id", store::random_id(), "NX"});
   commands_.command({"GET", "chat:history_id"}, [this](const redis::Reply& r) {
-    if (r.type == redis::Type::bulk) history_id_ = r.str;
+    if (r.type != redis::Type::bulk || r.str == history_id_) return;
+    history_id_ = r.str;
+    logs::info("cluster: the rooms' history is in redis (chat:history:<room>), id %s",
+               history_id_.c_str());
   });
 }
 
