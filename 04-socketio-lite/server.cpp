@@ -72,6 +72,7 @@ struct Options {
   std::string cors_origin;
   chat::StoreOptions store;
   std::string redis;  // HOST:PORT: join the cluster of nodes on this Redis
+  std::string node;  // a name the page shows: which node of the cluster serves it
   bool protocol_echo = false;
   bool trace = false;
   bool trace_page = false;
@@ -240,6 +241,8 @@ void SocketIoChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
 void SocketIoChat::on_connection(const std::shared_ptr<sio::Socket>& socket) {
   sio::Socket* s = socket.get();  // the API drops these handlers on disconnect
   s->data.set("user", s->auth().find("user")->as_string());
+  // 42["node","a"]: behind a front (make lesson-4-cluster), the page shows its node.
+  if (!options_.node.empty()) s->emit("node", sio::Args{json::Value(options_.node)});
   s->on("room:join",
         [this, s](const auto& args, const auto& ack) { join_room(*s, args, ack); });
   s->on("msg:get",
@@ -416,6 +419,7 @@ int main(int argc, char** argv) {
         "connections open at once, past it 503 (0: up to the open-file limit)");
   f.add("--redis", &options.redis,
         "HOST:PORT of a Redis: broadcasts reach every node on it (cluster.h)");
+  f.add("--node", &options.node, "this node's name, sent to each socket as \"node\"");
   f.add("--protocol-echo", &options.protocol_echo,
         "serve what the Engine.IO and Socket.IO protocol test suites expect");
   chat::add_store_flags(f, options.store);
