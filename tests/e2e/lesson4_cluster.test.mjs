@@ -217,3 +217,41 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
       assert.deepEqual(emitted, { replies: [null, null] });
     });
 });
+
+// Broadcasts of a namespace other than "/": --protocol-echo's "/test" namespace
+// broadcasts on request ("to", "except", "all"); the entry's nsp field carries it.
+describe('lesson 04 cluster: a namespace other than "/"', () => {
+  let redis, client, a, b;
+  before(async () => {
+    redis = await startRedis();
+    client = await redisClient(redis.port);
+    a = await startNode(redis.address, ['--protocol-echo']);
+    b = await startNode(redis.address, ['--protocol-echo']);
+  }, T);
+  after(async () => {
+    closeMembers();
+    await client?.quit().catch(() => {});
+    if (a) await stopClean(a);
+    if (b) await stopClean(b);
+    await redis?.stop();
+    redis?.remove();
+  });
+
+  test('a /test broadcast reaches the room on the other node, and only /test', T, async () => {
+    const onA = await member(`${a.url}test`, 'ada');
+    const onB = await member(`${b.url}test`, 'bob');
+    const outside = await member(`${b.url}test`, 'eve');
+    const onMain = await member(b.url, 'mia');
+    const ask = (socket, ...args) => socket.timeout(10_000).emitWithAck(...args);
+    await ask(onA, 'join', 'r');
+    await ask(onB, 'join', 'r');
+    await ask(onA, 'to', 'r', 'hello', 'in r');
+    await ask(onA, 'all', 'everyone', 'in /test');
+    await until(() => texts(onB, 'everyone').length === 1 && texts(outside, 'everyone').length === 1);
+    assert.deepEqual(texts(onB, 'hello'), ['in r']);
+    assert.deepEqual(texts(outside, 'hello'), []);
+    assert.deepEqual(onMain.seen.filter(([e]) => e === 'hello' || e === 'everyone'), []);
+    const [entry] = await client.xRevRange('socket.io', '+', '-', { COUNT: 1 });
+    assert.equal(entry.message.nsp, '/test');
+  });
+});
