@@ -7,8 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep, stopClean } from './lib.mjs';
-import { closeMembers, member, post, startNode, startRedis, until } from
-  './lesson4_cluster_lib.mjs';
+import { closeMembers, member, post, redisClient, startNode, startRedis, texts, until }
+  from './lesson4_cluster_lib.mjs';
 
 describe('lesson 04 cluster: Redis restarted while 4 posters post', () => {
   let redis, a, b;
@@ -101,5 +101,44 @@ describe('lesson 04 cluster: Redis restarted while 4 posters post', () => {
       `refused ${sum((r) => r.refused.length)}, delivered ${delivered} ` +
       `(each acknowledged post to the 3 other clients)`);
     assert.equal(delivered, 3 * sum((r) => r.acked.length));
+  });
+
+  // A post whose script reply is lost with the connection is in doubt: Redis may
+  // have run it. Here Redis holds it (CLIENT PAUSE WRITE) while the node's
+  // connection is killed, so it never ran; the node asks again once back.
+  test('a post in doubt is asked again once Redis is back, and stored once', {
+    timeout: 60_000,
+  }, async () => {
+    const client = await redisClient(redis.port);
+    try {
+      const poster = await member(a.url, 'doubt', 'random');
+      const reader = await member(b.url, 'reader', 'random');
+      await client.sendCommand(['CLIENT', 'PAUSE', '30000', 'WRITE']);
+      const acked = post(poster, 'in doubt');
+      // The node's command connection, held in its EVAL by the pause.
+      let id;
+      await until(async () => {
+        const list = await client.sendCommand(['CLIENT', 'LIST']);
+        id = /^id=(\d+) .* flags=\w*b\w* .* cmd=eval\b/m.exec(list)?.[1];
+        return id;
+      });
+      await client.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+      await a.waitFor(/redis: cut off from redis at /, 'stderr');
+      await client.sendCommand(['CLIENT', 'UNPAUSE']);
+      await a.waitFor(/cluster: asking redis again about 1 post\(s\) in doubt/, 'stderr');
+      const ack = await acked;
+      assert.equal(ack.error, undefined, JSON.stringify(ack));
+      assert.equal(ack.text, 'in doubt');
+      await until(() => texts(reader).includes('in doubt'));
+      const history = await client.xRange('chat:history:random', '-', '+');
+      assert.deepEqual(history.filter((e) => e.message.text === 'in doubt')
+        .map((e) => Number(e.id.slice(2))), [ack.id]);
+      await post(poster, 'after');
+      await until(() => texts(reader).includes('after'));
+      assert.deepEqual(texts(reader), ['in doubt', 'after']);
+    } finally {
+      await client.sendCommand(['CLIENT', 'UNPAUSE']).catch(() => {});
+      await client.quit().catch(() => {});
+    }
   });
 });
