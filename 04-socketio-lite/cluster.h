@@ -134,7 +134,6 @@ class Adapter {
     std::set<std::string> except;
     PostDone done;
     loop::TimerId timer = 0;
-    bool asked_again = false;
   };
   void load_history_id();
   void run_post(const std::shared_ptr<Pending>& pending);

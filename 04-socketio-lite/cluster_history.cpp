@@ -7,7 +7,7 @@
 // counter per room, whichever node posts. The message id is that sequence number.
 //
 // A post is one Lua script (EVAL), so Redis runs it whole or not at all:
-//   1. a post whose token was seen (a retried cid) gets the stored message back;
+//   1. a post already stored (a retried cid) gets the stored message back;
 //   2. XADD chat:history:<room> MAXLEN <history> 0-* user .. text .. time .. cid ..
 //   3. XADD socket.io ... data {"packet":{"type":2,"data":["msg:new",{"id":<n>,...
 //      the broadcast other nodes deliver, with the id Redis just gave.
@@ -22,19 +22,32 @@
 
 namespace cluster {
 
-// KEYS: history stream, token key, broadcast stream. ARGV: user, text, time,
-// cid, history length, node uid, namespace, stream length, the broadcast's data
-// before and after the id, and "check" (only look: is the token's post stored?).
+// KEYS: the history stream, the cid's key, the broadcast stream. ARGV: user,
+// text, time, cid, history length, node uid, namespace, stream length, the
+// broadcast's data before and after the id, the post's token, and the mode:
+// "post"; "again" (asked again after a lost reply: look for the token first);
+// "check" (only look: its poster was told it may be stored, so never store it).
+// A cid is looked up by its key (kept an hour, so a page's retry finds it); a
+// node's own token only when asked again, in the kept history's "tok" fields.
 static const char kPostScript[] = R"lua(
-local seen = redis.call('GET', KEYS[2])
-if seen then
-  local e = redis.call('XRANGE', KEYS[1], seen, seen)
-  if #e == 1 then return {0, e[1]} end
+if ARGV[4] ~= '' then
+  local seen = redis.call('GET', KEYS[2])
+  if seen then
+    local e = redis.call('XRANGE', KEYS[1], seen, seen)
+    if #e == 1 then return {0, e[1]} end
+  end
+elseif ARGV[12] ~= 'post' then
+  for _, e in ipairs(redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[5])) do
+    local f = e[2]
+    for i = 1, #f - 1, 2 do
+      if f[i] == 'tok' and f[i + 1] == ARGV[11] then return {0, e} end
+    end
+  end
 end
-if ARGV[11] == 'check' then return {2} end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[5], '0-*',
-  'user', ARGV[1], 'text', ARGV[2], 'time', ARGV[3], 'cid', ARGV[4])
-redis.call('SET', KEYS[2], id, 'EX', 86400)
+if ARGV[12] == 'check' then return {2} end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[5], '0-*', 'user', ARGV[1],
+  'text', ARGV[2], 'time', ARGV[3], 'cid', ARGV[4], 'tok', ARGV[11])
+if ARGV[4] ~= '' then redis.call('SET', KEYS[2], id, 'EX', 3600) end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '*', 'uid', ARGV[6],
   'nsp', ARGV[7], 'type', '3', 'data', ARGV[9] .. string.sub(id, 3) .. ARGV[10])
 return {1, {id, {'user', ARGV[1], 'text', ARGV[2], 'time', ARGV[3], 'cid', ARGV[4]}}}
@@ -103,7 +116,7 @@ void Adapter::post(const std::string& room, chat::Post post, const std::string& 
     return done(p);
   }
   at += 6;  // after {"id":
-  // The token a retry is known by: the client's cid, else one of our own.
+  // The token a post asked again is known by: its cid, else one of this node's.
   std::string token =
       post.cid.empty() ? uid_ + "." + std::to_string(++posts_) : "cid:" + post.cid;
   auto pending = std::make_shared<Pending>();
@@ -114,7 +127,7 @@ void Adapter::post(const std::string& room, chat::Post post, const std::string& 
                      kPostScript,
                      "3",
                      history_key(room),
-                     "chat:token:" + room + ":" + token,
+                     "chat:cid:" + room + ":" + post.cid,
                      options_.stream_name,
                      m.user,
                      m.text,
@@ -126,6 +139,7 @@ void Adapter::post(const std::string& room, chat::Post post, const std::string& 
                      std::to_string(options_.max_len),
                      data.substr(0, at),
                      data.substr(at + 1),
+                     token,
                      "post"};
   run_post(pending);
 }
@@ -140,7 +154,7 @@ void Adapter::run_post(const std::shared_ptr<Pending>& pending) {
     if (r.is_error() && r.str == "ERR connection lost") {
       in_doubt_.push_back(pending);
       if (!pending->timer)
-        pending->timer = loop_.after(kInDoubtMs, [this, pending] {
+        pending->timer = loop_.after(kInDoubtMs, [pending] {
           pending->timer = 0;
           // From now on only looked up: stored late, it would surprise its poster.
           pending->script.back() = "check";
@@ -173,7 +187,7 @@ void Adapter::run_post(const std::shared_ptr<Pending>& pending) {
     // Our sockets have not seen it if it is new, or if an earlier run's reply was
     // lost (this node skips its own entries in the stream).
     p.fresh = state == 1;
-    bool retried = pending->script.back() == "check" || pending->asked_again;
+    bool retried = pending->script.back() != "post";
     if (p.fresh || retried) {
       sio::Packet packet;
       packet.type = sio::Type::event;
@@ -194,7 +208,7 @@ void Adapter::resolve_in_doubt() {
   if (!posts.empty())
     logs::info("cluster: asking redis again about %zu post(s) in doubt", posts.size());
   for (auto& pending : posts) {
-    pending->asked_again = true;
+    if (pending->script.back() == "post") pending->script.back() = "again";
     run_post(pending);
   }
 }

@@ -118,6 +118,20 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
         assert.deepEqual(m, acks.find((x) => x.id === m.id));
       // The latest page, without since, is the same on both nodes too.
       assert.deepEqual(await get(onB, { room: 'random' }), await get(onA, { room: 'random' }));
+      // A post sent again with its cid, on the other node, is the stored message:
+      // no second id, no second msg:new.
+      const once = await onA.timeout(10_000).emitWithAck('msg:post',
+        { user: 'ada', text: 'sent twice', cid: 'c-1' });
+      const again = await onB.timeout(10_000).emitWithAck('msg:post',
+        { user: 'ada', text: 'sent twice', cid: 'c-1' });
+      assert.deepEqual(again, once);
+      await post(onB, 'after the retry');
+      await until(() => texts(onA).includes('after the retry'));
+      // The retry, made on B, reached nobody: A would have had it before this one.
+      assert.ok(!texts(onA).includes('sent twice'), JSON.stringify(texts(onA)));
+      assert.equal(texts(onB).filter((t) => t === 'sent twice').length, 1);
+      const last = await get(onA, { room: 'random', since: once.id - 1 });
+      assert.deepEqual(last.messages.map((m) => m.text), ['sent twice', 'after the retry']);
     });
 
   test('bad entries and bad requests are skipped with the rule named; the node reads on',
