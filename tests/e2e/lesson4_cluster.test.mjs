@@ -130,8 +130,20 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
       // The retry, made on B, reached nobody: A would have had it before this one.
       assert.ok(!texts(onA).includes('sent twice'), JSON.stringify(texts(onA)));
       assert.equal(texts(onB).filter((t) => t === 'sent twice').length, 1);
+      // Plain HTTP on A: stored in the same history, msg:new to the room on B.
+      const res = await fetch(new URL('/api/messages', a.url), {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ room: 'random', user: 'http', text: 'over http' }),
+      });
+      assert.equal(res.status, 201);
+      const viaHttp = await res.json();
+      await until(() => texts(onB).includes('over http') && texts(onA).includes('over http'));
+      assert.deepEqual(onB.seen.find(([e, m]) => e === 'msg:new' && m.text === 'over http')[1],
+        viaHttp);
       const last = await get(onA, { room: 'random', since: once.id - 1 });
-      assert.deepEqual(last.messages.map((m) => m.text), ['sent twice', 'after the retry']);
+      assert.deepEqual(last.messages.map((m) => m.text),
+        ['sent twice', 'after the retry', 'over http']);
+      assert.equal(last.messages.at(-1).id, viaHttp.id);
     });
 
   test('bad entries and bad requests are skipped with the rule named; the node reads on',
