@@ -130,6 +130,7 @@ class Adapter {
              std::vector<std::string> buffers);
   struct Pending {  // a post sent as a script whose answer has not come
     std::vector<std::string> script;
+    std::string token;  // in the entry's "tok" field: this post's, none other's
     std::string room;
     std::set<std::string> except;
     PostDone done;
@@ -160,7 +161,7 @@ class Adapter {
   bool recovering_ = false;
   loop::TimerId read_retry_ = 0;
   std::string history_id_;
-  uint64_t posts_ = 0;  // numbers this node's tokens for posts without a cid
+  uint64_t posts_ = 0;  // numbers this node's post tokens
   // Posts whose script reply was lost with the connection: asked again once
   // Redis is back; their posters are answered by then, or after kInDoubtMs.
   std::deque<std::shared_ptr<Pending>> in_doubt_;

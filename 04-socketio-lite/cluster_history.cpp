@@ -28,7 +28,7 @@ namespace cluster {
 // "post"; "again" (asked again after a lost reply: look for the token first);
 // "check" (only look: its poster was told it may be stored, so never store it).
 // A cid is looked up by its key (kept an hour, so a page's retry finds it); a
-// node's own token only when asked again, in the kept history's "tok" fields.
+// post without one by its token, only when asked again, in the "tok" fields.
 static const char kPostScript[] = R"lua(
 if ARGV[4] ~= '' then
   local seen = redis.call('GET', KEYS[2])
@@ -80,6 +80,14 @@ static bool read_message(const redis::Reply& entry, chat::Message& m) {
   return true;
 }
 
+static std::string field(const redis::Reply& entry, const std::string& name) {
+  if (entry.elements.size() != 2) return "";
+  const auto& fields = entry.elements[1].elements;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2)
+    if (fields[i].str == name) return fields[i + 1].str;
+  return "";
+}
+
 // On every (re)connection: the cluster's history id, made by the first node
 // that asks (SET NX) and kept in Redis with the histories it names.
 void Adapter::load_history_id() {
@@ -116,10 +124,10 @@ void Adapter::post(const std::string& room, chat::Post post, const std::string& 
     return done(p);
   }
   at += 6;  // after {"id":
-  // The token a post asked again is known by: its cid, else one of this node's.
-  std::string token =
-      post.cid.empty() ? uid_ + "." + std::to_string(++posts_) : "cid:" + post.cid;
+  // The token a post asked again is known by: this node's uid and a number.
+  std::string token = uid_ + "." + std::to_string(++posts_);
   auto pending = std::make_shared<Pending>();
+  pending->token = token;
   pending->room = room;
   pending->except = std::move(excepted);
   pending->done = std::move(done);
@@ -184,11 +192,11 @@ void Adapter::run_post(const std::shared_ptr<Pending>& pending) {
       if (pending->done) pending->done(p);
       return;
     }
-    // Our sockets have not seen it if it is new, or if an earlier run's reply was
-    // lost (this node skips its own entries in the stream).
+    // Our sockets have not seen it if it is new, or if it was stored by this very
+    // post's earlier run, whose reply was lost (this node skips its own entries
+    // in the stream). A cid stored by another post was delivered then.
     p.fresh = state == 1;
-    bool retried = pending->script.back() != "post";
-    if (p.fresh || retried) {
+    if (p.fresh || field(r.elements[1], "tok") == pending->token) {
       sio::Packet packet;
       packet.type = sio::Type::event;
       packet.nsp = "/";
