@@ -54,7 +54,8 @@ OBJ ?= $(BUILD)/obj
 obj = $(patsubst %.cpp,$(OBJ)/%.o,$(1))
 
 .PHONY: all help trust-cert FORCE test unit units e2e bench valgrind fuzz fuzz-build format clean \
-  exercises $(foreach n,1 2 3 4,lesson-$(n) diff-$(n) exercise-$(n) solution-$(n) check-$(n))
+  exercises lesson-4-cluster \
+  $(foreach n,1 2 3 4,lesson-$(n) diff-$(n) exercise-$(n) solution-$(n) check-$(n))
 all: $(BINARIES)
 
 help:
@@ -102,6 +103,11 @@ lesson-$(1): $(BUILD)/lesson-$(1)
 	./$(BUILD)/lesson-$(1) $(ARGS)
 endef
 $(foreach n,$(LESSONS),$(eval $(call lesson_rules,$(n))))
+
+# Lesson 04 as a cluster: redis-server, two nodes and HAProxy on 8004 in front
+# (04-socketio-lite/cluster/); Ctrl-C stops all of it.
+lesson-4-cluster: $(BUILD)/lesson-4
+	04-socketio-lite/cluster/run.sh $(BUILD) $(ARGS)
 
 $(OBJ)/gen/%.o: $(BUILD)/gen/%.cpp
 	@mkdir -p $(dir $@)

@@ -13,7 +13,7 @@
 // Events:  room:join "general" → ack {room}
 //          msg:get {room, since, history} → ack {messages, missed, history_id}
 //          msg:post {user, text, cid} → ack the stored message (or {error})
-//          msg:new message, online {room, users}   from the server
+//          msg:new message, online {room, users}, node "a"   from the server
 //
 // Left out on purpose: binary packets (the chat sends none), several namespaces
 // per session, and buffering emits while disconnected (a post then fails at once).
@@ -171,7 +171,12 @@ export function connect(handlers) {
       if (event === 'msg:new') {
         if (Array.isArray(syncing)) syncing.push(arg);
         else if (syncing === null) deliver([arg]);
-      } else if (event === 'online' && arg.room === room) handlers.online(arg.users);
+      } else if (event === 'online' && arg.room === room) {
+        handlers.online(arg.users);
+      } else if (event === 'node') {
+        // Behind the cluster's front: which node serves this tab (--node).
+        document.getElementById('transport').textContent = `${name} · node ${arg}`;
+      }
     } else if (p.type === 3) {
       // 431[{...}]: the answer to our emit with id 1; its callback, once.
       const cb = acks.get(p.id);

@@ -38,6 +38,8 @@ Adapter::~Adapter() {
   io_.on_broadcast = nullptr;
   io_.cluster_connected = true;
   if (read_retry_) loop_.cancel(read_retry_);
+  for (auto& pending : in_doubt_)
+    if (pending->timer) loop_.cancel(pending->timer);
 }
 
 void Adapter::start() {
@@ -55,6 +57,8 @@ void Adapter::start() {
       logs::warn("cluster: %llu broadcast(s) made while cut off reached this node only",
                  (unsigned long long)unpublished_);
     unpublished_ = 0;
+    load_history_id();
+    resolve_in_doubt();
     recover();
   };
   reader_.on_connect = [this] { start_reading(); };

@@ -22,11 +22,14 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/chat.h"
 #include "common/loop.h"
 #include "io.h"
 #include "redis.h"
@@ -43,6 +46,7 @@ struct Options {
   int64_t block_ms = 5000;  // XREAD BLOCK
   std::string channel_prefix = "socket.io";
   std::vector<std::string> namespaces = {"/"};  // answered on pub/sub
+  int64_t history = 1000;  // messages each room's history stream keeps
 };
 
 // socket.io-adapter's MessageType: the values are the stream's "type" field.
@@ -100,6 +104,19 @@ class Adapter {
   bool connected() const { return commands_.connected(); }
   const std::string& uid() const { return uid_; }
 
+  // The rooms' history, in Redis (cluster_history.cpp). A post is stored and
+  // broadcast to the room (except the socket `except`) in one step; done gets
+  // the stored message, or an error when Redis could not be asked.
+  using PostDone = std::function<void(const chat::Posted&)>;
+  void post(const std::string& room, chat::Post post, const std::string& except,
+            PostDone done);
+  // msg:get's {"messages":[...],"missed":n}: after `since`, or the latest n.
+  using PageDone = std::function<void(const std::string& error, json::Value page)>;
+  void page(const std::string& room, std::optional<uint64_t> since, size_t latest,
+            PageDone done);
+  // The cluster's history id, kept in Redis; empty until Redis has said it.
+  const std::string& history_id() const { return history_id_; }
+
  private:
   void publish(sio::Namespace& nsp, const sio::Packet& packet,
                const std::set<std::string>& rooms, const std::set<std::string>& except);
@@ -111,6 +128,17 @@ class Adapter {
   void on_entry(const std::string& id, const Entry& entry);
   void apply(sio::Namespace& nsp, MessageType type, const json::Value& data,
              std::vector<std::string> buffers);
+  struct Pending {  // a post sent as a script whose answer has not come
+    std::vector<std::string> script;
+    std::string token;  // in the entry's "tok" field: this post's, none other's
+    std::string room;
+    std::set<std::string> except;
+    PostDone done;
+    loop::TimerId timer = 0;
+  };
+  void load_history_id();
+  void run_post(const std::shared_ptr<Pending>& pending);
+  void resolve_in_doubt();
   void subscribe();
   void on_request(const std::string& payload);
   void respond(const std::string& nsp, const std::string& requester, MessageType type,
@@ -132,6 +160,12 @@ class Adapter {
   std::string last_published_;  // the id Redis gave our last XADD
   bool recovering_ = false;
   loop::TimerId read_retry_ = 0;
+  std::string history_id_;
+  uint64_t posts_ = 0;  // numbers this node's post tokens
+  // Posts whose script reply was lost with the connection: asked again once
+  // Redis is back; their posters are answered by then, or after kInDoubtMs.
+  std::deque<std::shared_ptr<Pending>> in_doubt_;
+  static constexpr int64_t kInDoubtMs = 8000;
 };
 
 }  // namespace cluster

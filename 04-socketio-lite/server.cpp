@@ -72,6 +72,7 @@ struct Options {
   std::string cors_origin;
   chat::StoreOptions store;
   std::string redis;  // HOST:PORT: join the cluster of nodes on this Redis
+  std::string node;  // a name the page shows: which node of the cluster serves it
   bool protocol_echo = false;
   bool trace = false;
   bool trace_page = false;
@@ -104,6 +105,8 @@ class SocketIoChat {
                chat::Journal& journal);
 
   void handle(const std::shared_ptr<http::Exchange>& ex);
+  // --redis: the history is the cluster's, in Redis (cluster_history.cpp).
+  void share_history(cluster::Adapter* adapter) { shared_ = adapter; }
   void shutdown(std::function<void()> done);
 
  private:
@@ -122,6 +125,7 @@ class SocketIoChat {
   // Each room keeps its own history, all of them in one log (common/chat.h).
   std::map<std::string, chat::Room*> rooms_;
   const chat::Journal& journal_;  // for the history's id
+  cluster::Adapter* shared_ = nullptr;  // with --redis, instead of the rooms above
 };
 
 SocketIoChat::SocketIoChat(const Options& options, eio::Server& engine, sio::Server& io,
@@ -217,6 +221,13 @@ void SocketIoChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
   std::string error;
   auto post = chat::read_post(*body.value, error);
   if (!post) return ex->respond(http::json_response(400, chat::error_json(error)));
+  if (shared_) {  // stored in Redis and sent to every node's room at once
+    return shared_->post(room->as_string(), std::move(*post), "", [ex](const auto& p) {
+      if (!p.error.empty())
+        return ex->respond(http::json_response(503, chat::error_json(p.error)));
+      ex->respond(http::json_response(201, chat::to_json(p.message)));
+    });
+  }
   // Answered at the end of this turn, once the message is on disk (common/chat.h).
   target->post(std::move(*post), [ex, name = room->as_string()](const chat::Posted& p) {
     if (!p.error.empty())
@@ -230,6 +241,8 @@ void SocketIoChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
 void SocketIoChat::on_connection(const std::shared_ptr<sio::Socket>& socket) {
   sio::Socket* s = socket.get();  // the API drops these handlers on disconnect
   s->data.set("user", s->auth().find("user")->as_string());
+  // 42["node","a"]: behind a front (make lesson-4-cluster), the page shows its node.
+  if (!options_.node.empty()) s->emit("node", sio::Args{json::Value(options_.node)});
   s->on("room:join",
         [this, s](const auto& args, const auto& ack) { join_room(*s, args, ack); });
   s->on("msg:get",
@@ -280,15 +293,26 @@ void SocketIoChat::get_messages(sio::Socket& socket, const sio::Args& args,
   if (!room) name = socket.data.find("room") ? socket.data.find("room")->as_string() : "";
   chat::Room* target = find_room(name);
   if (!target) return ack(error_reply(kNoSuchRoom));
+  const std::string& history_id = shared_ ? shared_->history_id() : journal_.id();
+  // --redis: the page comes from the room's stream in Redis, the same on every node.
+  auto shared_page = [&](std::optional<uint64_t> from, bool with_id) {
+    shared_->page(name, from, kLatest, [ack, with_id, this](auto& error, auto page) {
+      if (!error.empty()) return ack(error_reply(error));
+      if (with_id) page.set("history_id", shared_->history_id());
+      ack(sio::Args{std::move(page)});
+    });
+  };
   // A since from another history means nothing here: that client starts over.
-  bool other =
-      history && !(history->is_string() && history->as_string() == journal_.id());
-  if (!since || since->is_null() || other)
+  bool other = history && !(history->is_string() && history->as_string() == history_id);
+  if (!since || since->is_null() || other) {
+    if (shared_) return shared_page(std::nullopt, true);
     return ack(sio::Args{page_value(target->latest(kLatest), &journal_.id())});
+  }
   double n = since->is_number() ? since->as_number() : -1;
   if (n < 0 || n > 9007199254740991.0 ||
       n != static_cast<double>(static_cast<uint64_t>(n)))
     return ack(error_reply("since: must be a message id (a whole number >= 0)"));
+  if (shared_) return shared_page(static_cast<uint64_t>(n), history != nullptr);
   ack(sio::Args{page_value(target->after(static_cast<uint64_t>(n)),
                            history ? &journal_.id() : nullptr)});
 }
@@ -323,6 +347,15 @@ void SocketIoChat::send_message(sio::Socket& socket, const sio::Args& args,
   // by then the socket may have gone, so it is left out of msg:new by its id (the
   // room every socket is in) rather than through the socket.
   const std::string name = room->as_string();
+  if (shared_) {  // stored in Redis and sent to every node's room in one step
+    return shared_->post(name, std::move(*post), socket.id(),
+                         [this, ack, name, renamed](const chat::Posted& p) {
+                           if (ack)
+                             ack(p.error.empty() ? sio::Args{chat::to_value(p.message)}
+                                                 : error_reply(p.error));
+                           if (p.error.empty() && renamed) announce_online(name);
+                         });
+  }
   find_room(name)->post(std::move(*post), [this, ack, name, id = socket.id(),
                                            renamed](const chat::Posted& p) {
     if (!p.error.empty()) {
@@ -386,6 +419,7 @@ int main(int argc, char** argv) {
         "connections open at once, past it 503 (0: up to the open-file limit)");
   f.add("--redis", &options.redis,
         "HOST:PORT of a Redis: broadcasts reach every node on it (cluster.h)");
+  f.add("--node", &options.node, "this node's name, sent to each socket as \"node\"");
   f.add("--protocol-echo", &options.protocol_echo,
         "serve what the Engine.IO and Socket.IO protocol test suites expect");
   chat::add_store_flags(f, options.store);
@@ -418,6 +452,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<cluster::Adapter> adapter;
   if (!options.redis.empty()) {
     cluster::Options cluster_options;
+    cluster_options.history = options.history;
     if (std::string error = redis::parse_address(options.redis, cluster_options.host,
                                                  cluster_options.port);
         !error.empty()) {
@@ -426,6 +461,7 @@ int main(int argc, char** argv) {
     }
     adapter = std::make_unique<cluster::Adapter>(loop, io, cluster_options);
     adapter->start();
+    app.share_history(adapter.get());
   }
 
   // --protocol-echo also serves a raw Engine.IO echo at /engine.io/.

@@ -27,6 +27,7 @@ need libnss3-tools has certutil  # make trust-cert and its test
 need python3-websockets /usr/bin/python3 -c "import websockets"
 need valgrind has valgrind
 need redis-server has redis-server  # the cluster tests start their own
+need haproxy has haproxy  # make lesson-4-cluster's front, and its test
 need clang has clang++
 # libFuzzer's runtime: can clang link a fuzz target?
 fuzzer_links() {

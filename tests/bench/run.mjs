@@ -5,7 +5,7 @@
 // stdout (and to BUILD/bench.md, with every raw result in BUILD/bench.json).
 //
 //   node tests/bench/run.mjs build/bench [--quick] [--only 1,3] [--seconds N]
-//        [--scenarios fanout,echo,wrk] [--peers node,bun,h2o] [--fsync-only]
+//        [--scenarios fanout,echo,wrk,cluster] [--peers node,bun,h2o] [--fsync-only]
 //
 // --fsync-only runs just the log's scenario (ours with --fsync turn against
 // ours with --fsync off), no peers.
@@ -632,6 +632,62 @@ async function durability(lesson) {
     value(results.off, (r) => r.p99_us / 1000), 'lower'));
 }
 
+// Lesson 04 as a cluster: two nodes on one redis-server behind HAProxy (the
+// committed 04-socketio-lite/cluster/haproxy.cfg, on free ports), the fanout
+// scenario through the front; then the same with two Node socket.io 4.8 nodes
+// with @socket.io/redis-streams-adapter 0.3.1 (tests/peers/socketio_cluster.mjs).
+// Both keep the rooms' history in Redis. Only delivered/s and p99: the CPU and
+// memory loadgen reads are one process's, and here there are four.
+async function cluster(lesson) {
+  const fanout = scenarios.find((s) => s.id === 'fanout');
+  const node = (redis, name) => [path.join(build, `lesson-${lesson.n}`),
+    ['--port', '0', '--data', 'none', '--redis', redis, '--node', name]];
+  const peer = (redis) => [process.execPath,
+    [path.join(root, 'tests/peers/socketio_cluster.mjs'), '--port', '0', '--redis', redis]];
+  const results = {};
+  for (const [side, start] of [['ours', node], ['node', peer]]) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-cluster-'));
+    const procs = [];
+    try {
+      const redisPort = await freePort();
+      const redisProc = spawn('redis-server', ['--port', redisPort, '--bind', '127.0.0.1',
+        '--dir', dir, '--appendonly', 'yes', '--save', ''].map(String), { stdio: 'ignore' });
+      procs.push({ proc: redisProc });
+      await waitForPort(redisPort);
+      const a = await startServer(...start(`127.0.0.1:${redisPort}`, 'a'));
+      procs.push(a);
+      const b = await startServer(...start(`127.0.0.1:${redisPort}`, 'b'));
+      procs.push(b);
+      const frontPort = await freePort();
+      const config = path.join(root, '04-socketio-lite/cluster/haproxy.cfg');
+      const front = spawn('haproxy', ['-db', '-f', config], {
+        stdio: 'ignore',
+        env: { ...process.env, FRONT_PORT: String(frontPort), NODE_A_PORT: String(a.port),
+          NODE_B_PORT: String(b.port) },
+      });
+      procs.push({ proc: front });
+      await waitForPort(frontPort);
+      await sleep(300);
+      results[side] = await loadgen({ port: frontPort, proc: a.proc }, lesson.proto, fanout.args);
+    } catch (e) {
+      results[side] = { failed: e.message };
+    }
+    for (const p of procs.reverse()) await stopServer(p);
+    fs.rmSync(dir, { recursive: true, force: true });
+    log(`${lesson.name} cluster ${side}:`, JSON.stringify(results[side]));
+  }
+  raw.lessons[lesson.n] ??= {};
+  raw.lessons[lesson.n].cluster = results;
+  const value = (r, f) => (r && !r.failed ? f(r) : undefined);
+  const title = `${lesson.name}, 2 nodes on Redis behind HAProxy, vs 2 socket.io 4.8 nodes ` +
+    'with redis-streams-adapter 0.3.1: 1,000 clients, 10 posters flat out';
+  rows.push(row(`${title}: delivered msg/s`, value(results.ours, (r) => r.delivered_per_s),
+    value(results.node, (r) => r.delivered_per_s), 'higher', describe(results.ours)) +
+    (results.node?.failed || results.node?.errors ? ` <!-- node${describe(results.node)} -->` : ''));
+  rows.push(row(`${title}: p99 latency (ms)`, value(results.ours, (r) => r.p99_us / 1000),
+    value(results.node, (r) => r.p99_us / 1000), 'lower'));
+}
+
 async function main() {
   if (!fs.existsSync(path.join(build, 'loadgen'))) {
     log(`${build}/loadgen is missing: run make bench`);
@@ -652,6 +708,7 @@ async function main() {
       }
     }
     if (wantScenario('fanout')) await durability(lesson);
+    if (lesson.n === 4 && wantScenario('cluster') && !fsyncOnly) await cluster(lesson);
   }
   raw.machine = machine();
   const table = [

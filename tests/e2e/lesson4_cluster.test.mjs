@@ -1,7 +1,7 @@
 // Lesson 04 as a cluster: two of our nodes with --redis and a Node socket.io 4.8
 // node with @socket.io/redis-streams-adapter 0.3.1, on one real redis-server.
-// The clients are the official socket.io-client. Messages are told apart by their
-// text (each node numbers its own room history: ids are not cluster-wide yet).
+// The clients are the official socket.io-client. A room's history is the
+// cluster's, in Redis: the same ids on every node.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stopClean } from './lib.mjs';
@@ -90,6 +90,62 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
       assert.ok(!texts(a1).includes('random-b') && !texts(b1).includes('random-b'));
     });
 
+  test('one history: the same ids on every node, msg:get the same on every node',
+    T, async () => {
+      const onA = await member(a.url, 'ada', 'random');
+      const onB = await member(b.url, 'bob', 'random');
+      const get = (socket, query) => socket.timeout(10_000).emitWithAck('msg:get', query);
+      const before = await get(onA, { room: 'random' });
+      const base = before.messages.at(-1)?.id ?? 0;
+      // Both nodes post at once: Redis numbers the room's messages, one counter.
+      const acks = await Promise.all([
+        ...Array.from({ length: 5 }, (_, i) => post(onA, `one-a-${i}`)),
+        ...Array.from({ length: 5 }, (_, i) => post(onB, `one-b-${i}`)),
+      ]);
+      const ids = acks.map((m) => m.id).sort((x, y) => x - y);
+      assert.deepEqual(ids, Array.from({ length: 10 }, (_, i) => base + 1 + i));
+      const fromA = await get(onA, { room: 'random', since: base, history: before.history_id });
+      const fromB = await get(onB, { room: 'random', since: base, history: before.history_id });
+      assert.deepEqual(fromB, fromA);
+      assert.equal(fromA.history_id, before.history_id);
+      assert.equal(fromA.missed, 0);
+      assert.deepEqual(fromA.messages.map((m) => m.id), ids);
+      // Each message is the one its poster was acked with, on both nodes.
+      for (const m of fromA.messages) assert.deepEqual(m, acks.find((x) => x.id === m.id));
+      // What the other node's clients got as msg:new carries the same ids.
+      await until(() => texts(onA).length === 5 && texts(onB).length === 5);
+      for (const [, m] of onB.seen.filter(([e]) => e === 'msg:new'))
+        assert.deepEqual(m, acks.find((x) => x.id === m.id));
+      // The latest page, without since, is the same on both nodes too.
+      assert.deepEqual(await get(onB, { room: 'random' }), await get(onA, { room: 'random' }));
+      // A post sent again with its cid, on the other node, is the stored message:
+      // no second id, no second msg:new.
+      const once = await onA.timeout(10_000).emitWithAck('msg:post',
+        { user: 'ada', text: 'sent twice', cid: 'c-1' });
+      const again = await onB.timeout(10_000).emitWithAck('msg:post',
+        { user: 'ada', text: 'sent twice', cid: 'c-1' });
+      assert.deepEqual(again, once);
+      await post(onB, 'after the retry');
+      await until(() => texts(onA).includes('after the retry'));
+      // The retry, made on B, reached nobody: A would have had it before this one.
+      assert.ok(!texts(onA).includes('sent twice'), JSON.stringify(texts(onA)));
+      assert.equal(texts(onB).filter((t) => t === 'sent twice').length, 1);
+      // Plain HTTP on A: stored in the same history, msg:new to the room on B.
+      const res = await fetch(new URL('/api/messages', a.url), {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ room: 'random', user: 'http', text: 'over http' }),
+      });
+      assert.equal(res.status, 201);
+      const viaHttp = await res.json();
+      await until(() => texts(onB).includes('over http') && texts(onA).includes('over http'));
+      assert.deepEqual(onB.seen.find(([e, m]) => e === 'msg:new' && m.text === 'over http')[1],
+        viaHttp);
+      const last = await get(onA, { room: 'random', since: once.id - 1 });
+      assert.deepEqual(last.messages.map((m) => m.text),
+        ['sent twice', 'after the retry', 'over http']);
+      assert.equal(last.messages.at(-1).id, viaHttp.id);
+    });
+
   test('bad entries and bad requests are skipped with the rule named; the node reads on',
     T, async () => {
       const onA = await member(a.url, 'ada', 'general');
@@ -129,6 +185,10 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
       // What the Node node delivered is our stored message, as our node acked it.
       const [, fromA] = onN.seen.find(([e, m]) => e === 'msg:new' && m.text === 'from ours A');
       assert.deepEqual(Object.keys(fromA), ['id', 'user', 'text', 'time']);
+      // The Node member posts into the same history: our nodes answer msg:get with it.
+      const page = await onA.timeout(10_000).emitWithAck('msg:get', { room: 'general' });
+      const [, fromN] = onA.seen.find(([e, m]) => e === 'msg:new' && m.text === 'from Node');
+      assert.deepEqual(page.messages.at(-1), fromN);
     });
 
   test('a Node broadcast with except: the excepted socket on our node is left out',
@@ -182,4 +242,42 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
       const emitted = await onN.timeout(20_000).emitWithAck('peer:emit');
       assert.deepEqual(emitted, { replies: [null, null] });
     });
+});
+
+// Broadcasts of a namespace other than "/": --protocol-echo's "/test" namespace
+// broadcasts on request ("to", "except", "all"); the entry's nsp field carries it.
+describe('lesson 04 cluster: a namespace other than "/"', () => {
+  let redis, client, a, b;
+  before(async () => {
+    redis = await startRedis();
+    client = await redisClient(redis.port);
+    a = await startNode(redis.address, ['--protocol-echo']);
+    b = await startNode(redis.address, ['--protocol-echo']);
+  }, T);
+  after(async () => {
+    closeMembers();
+    await client?.quit().catch(() => {});
+    if (a) await stopClean(a);
+    if (b) await stopClean(b);
+    await redis?.stop();
+    redis?.remove();
+  });
+
+  test('a /test broadcast reaches the room on the other node, and only /test', T, async () => {
+    const onA = await member(`${a.url}test`, 'ada');
+    const onB = await member(`${b.url}test`, 'bob');
+    const outside = await member(`${b.url}test`, 'eve');
+    const onMain = await member(b.url, 'mia');
+    const ask = (socket, ...args) => socket.timeout(10_000).emitWithAck(...args);
+    await ask(onA, 'join', 'r');
+    await ask(onB, 'join', 'r');
+    await ask(onA, 'to', 'r', 'hello', 'in r');
+    await ask(onA, 'all', 'everyone', 'in /test');
+    await until(() => texts(onB, 'everyone').length === 1 && texts(outside, 'everyone').length === 1);
+    assert.deepEqual(texts(onB, 'hello'), ['in r']);
+    assert.deepEqual(texts(outside, 'hello'), []);
+    assert.deepEqual(onMain.seen.filter(([e]) => e === 'hello' || e === 'everyone'), []);
+    const [entry] = await client.xRevRange('socket.io', '+', '-', { COUNT: 1 });
+    assert.equal(entry.message.nsp, '/test');
+  });
 });

@@ -140,3 +140,26 @@ export const texts = (socket, event = 'msg:new') =>
 // announce "online" again).
 export const post = (socket, text) =>
   socket.timeout(10_000).emitWithAck('msg:post', { user: socket.auth.user, text });
+
+// HAProxy with the committed config (04-socketio-lite/cluster/haproxy.cfg, as
+// make lesson-4-cluster runs it) on a free port, in front of nodes a and b.
+// Resolved once the front has answered (a 200 for the page).
+export async function startFront(a, b) {
+  const port = await freePort();
+  const env = { FRONT_PORT: String(port), NODE_A_PORT: new URL(a.url).port,
+    NODE_B_PORT: new URL(b.url).port };
+  const config = path.join(here, '..', '..', '04-socketio-lite', 'cluster', 'haproxy.cfg');
+  const front = spawnUntil(['haproxy', '-db', '-f', config], /^$/, env);
+  front.up.catch(() => {});
+  await until(async () => {
+    if (front.proc.exitCode !== null) throw new Error(`haproxy exited:\n${front.log()}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/`);
+      await res.arrayBuffer();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  });
+  return { ...front, port, url: `http://localhost:${port}/` };
+}

@@ -3,7 +3,8 @@
 // `lesson-4 --redis` nodes form (tests/e2e/lesson4_cluster*.test.mjs).
 //   node tests/peers/socketio_cluster.mjs --port 0 --redis 127.0.0.1:6379
 // The events are lesson 04's: CONNECT with auth {user}; room:join → ack {room};
-// msg:post → ack with the stored message, msg:new to the rest of the room.
+// msg:post → ack with the stored message, msg:new to the rest of the room; the
+// history is the cluster's, in Redis, as our nodes keep it.
 // Extra, for the tests: "peer:fetch" acks the ids fetchSockets() finds in the
 // whole cluster, "peer:emit" the replies to serverSideEmitWithAck("ping"), and
 // "peer:say" broadcasts a "note" with an except room, "peer:blob" a "blob" with
@@ -12,7 +13,7 @@ import http from 'node:http';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { Room, validate, portFlag } from '../bench/peers/chat.mjs';
+import { validate, portFlag } from '../bench/peers/chat.mjs';
 
 const i = process.argv.indexOf('--redis');
 const [host, port] = (i > 0 ? process.argv[i + 1] : '127.0.0.1:6379').split(':');
@@ -20,7 +21,7 @@ const redis = createClient({ socket: { host, port: Number(port) } });
 redis.on('error', (e) => console.error(`redis: ${e.message}`));
 await redis.connect();
 
-const rooms = new Map([['general', new Room(1000)], ['random', new Room(1000)]]);
+const rooms = new Set(['general', 'random']);
 const server = http.createServer();
 const io = new Server(server, { serveClient: false, adapter: createAdapter(redis) });
 
@@ -44,9 +45,15 @@ io.on('connection', (socket) => {
     const room = socket.data.room;
     const error = room ? validate(post) : 'room: join a room first';
     if (error) return ack?.({ error });
-    const m = rooms.get(room).post(post.user, post.text);
-    ack?.(m);
-    socket.to(room).emit('msg:new', m);
+    // The cluster's history, as our nodes keep it: the room's stream in Redis,
+    // ids 0-1, 0-2... numbered by Redis (04-socketio-lite/cluster_history.cpp).
+    const m = { user: post.user, text: post.text, time: Date.now() };
+    redis.sendCommand(['XADD', `chat:history:${room}`, 'MAXLEN', '1000', '0-*',
+      'user', m.user, 'text', m.text, 'time', String(m.time), 'cid', '']).then((id) => {
+      const stored = { id: Number(id.slice(2)), ...m };
+      ack?.(stored);
+      socket.to(room).emit('msg:new', stored);
+    }, (e) => ack?.({ error: `redis: ${e.message}` }));
   });
   socket.on('peer:fetch', async (room, ack) => {
     try {
