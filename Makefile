@@ -54,7 +54,7 @@ OBJ ?= $(BUILD)/obj
 obj = $(patsubst %.cpp,$(OBJ)/%.o,$(1))
 
 .PHONY: all help trust-cert FORCE test unit units e2e bench valgrind fuzz fuzz-build format clean \
-  exercises lesson-4-cluster \
+  exercises exercises-build lesson-4-cluster \
   $(foreach n,1 2 3 4,lesson-$(n) diff-$(n) exercise-$(n) solution-$(n) check-$(n))
 all: $(BINARIES)
 
@@ -144,20 +144,22 @@ E2E_POLL_TESTS := $(sort $(foreach n,$(TEST_LESSONS),$(wildcard \
   $(foreach f,.test _chaos.test _abuse.test _http1.test _rules.test _shutdown.test, \
     tests/e2e/lesson$(n)$(f).mjs))))
 # While the unit and e2e tests run (they wait on sockets more than they compute),
-# the valgrind and fuzz binaries are built beside them at the lowest priority, so
-# `make test` fits CI's time on two cores. Their log: build/side-builds.log.
-SIDE_BUILDS = $(MAKE) -j$(JOBS) $(VALGRIND_BUILD) all && \
+# the exercise, valgrind and fuzz binaries are built beside them at the lowest
+# priority, so `make test` fits CI's time on two cores. Their log:
+# build/side-builds.log.
+SIDE_BUILDS = $(MAKE) exercises-build && $(MAKE) -j$(JOBS) $(VALGRIND_BUILD) all && \
   $(MAKE) -j$(JOBS) $(FUZZ_BUILD) fuzz-build
 test:
 	@sh tests/setup.sh
 	$(MAKE) -j$(JOBS) $(TEST_EPOLL) all units
 	$(MAKE) -j$(JOBS) $(TEST_POLL) all
-	@mkdir -p build; echo "== building valgrind and fuzz binaries in the background (build/side-builds.log)"; \
+	@mkdir -p build; echo "== building exercise, valgrind and fuzz binaries in the background (build/side-builds.log)"; \
 	setsid nice -n 19 sh -c '$(SIDE_BUILDS)' >build/side-builds.log 2>&1 & side=$$!; \
-	$(MAKE) $(TEST_EPOLL) unit && $(MAKE) exercises && $(MAKE) $(TEST_EPOLL) e2e && \
+	$(MAKE) $(TEST_EPOLL) unit && $(MAKE) $(TEST_EPOLL) e2e && \
 	  $(MAKE) $(TEST_POLL) e2e E2E_TESTS="$(E2E_POLL_TESTS)"; rc=$$?; \
 	if [ $$rc -ne 0 ]; then kill -- -$$side 2>/dev/null; wait; exit $$rc; fi; \
 	wait $$side || { tail -40 build/side-builds.log; echo "the background builds failed"; exit 1; }
+	$(MAKE) exercises
 	$(MAKE) valgrind
 	$(MAKE) fuzz FUZZ_SECONDS=5
 
@@ -280,9 +282,11 @@ exercise-vars-%:
 # exercise blanked alone compiles and fails its own stage, and check's output for
 # a few broken servers is golden. No sanitizers, -O0: only the changed file is
 # compiled again for each variant.
-exercises:
-	$(MAKE) -s -j$(JOBS) BUILD=build/exercise-test SAN=0 WERROR=0 OPT=-O0 \
+EXERCISE_BUILD := BUILD=build/exercise-test SAN=0 WERROR=0 OPT=-O0
+exercises-build:
+	$(MAKE) -s -j$(JOBS) $(EXERCISE_BUILD) \
 	  $(foreach n,$(EXERCISE_LESSONS),build/exercise-test/lesson-$(n))
+exercises: exercises-build
 	node tests/exercise/guarantee.mjs build/exercise-test $(EXERCISE_LESSONS)
 
 format:
