@@ -57,6 +57,12 @@ namespace {
 //   server → 42["msg:new",{"id":8,"user":"ada","text":"hi","time":...}]  to the others
 //   POST /api/messages {"room":"general","user":"ada","text":"hi"}
 //                                       → 201 {"id":8,...}, and msg:new to the room
+// With connection state recovery on (--recovery-window, io_recovery.h) the CONNECT
+// reply also holds a private session id and the log's offset, and every msg:new
+// ends with its offset: 42["msg:new",{...},"9f2c1e0a7b3d5f61-9"]; a client that
+// comes back with 40{"pid":"...","offset":"...","user":"ada"} gets its socket,
+// room and missed messages back. "online" is volatile: never replayed, since a
+// recovered socket hears the current list anyway.
 // "missed" counts messages after `since` that fell out of the bounded history.
 
 struct Options {
@@ -72,6 +78,7 @@ struct Options {
   std::string cors_origin;
   chat::StoreOptions store;
   std::string redis;  // HOST:PORT: join the cluster of nodes on this Redis
+  int64_t recovery_window_ms = 120'000;  // connection state recovery; 0: off
   bool protocol_echo = false;
   bool trace = false;
   bool trace_page = false;
@@ -229,7 +236,9 @@ void SocketIoChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
 
 void SocketIoChat::on_connection(const std::shared_ptr<sio::Socket>& socket) {
   sio::Socket* s = socket.get();  // the API drops these handlers on disconnect
-  s->data.set("user", s->auth().find("user")->as_string());
+  // A recovered socket skipped the middleware: its data (user, room) is the saved
+  // one, and its auth may name nobody.
+  if (!s->recovered()) s->data.set("user", s->auth().find("user")->as_string());
   s->on("room:join",
         [this, s](const auto& args, const auto& ack) { join_room(*s, args, ack); });
   s->on("msg:get",
@@ -243,6 +252,9 @@ void SocketIoChat::on_connection(const std::shared_ptr<sio::Socket>& socket) {
     if (const json::Value* room = s->data.find("room"))
       announce_online(room->as_string());
   });
+  // Back in its room: the others hear it is there again.
+  if (const json::Value* room = s->data.find("room"); room && s->recovered())
+    announce_online(room->as_string());
 }
 
 // 2["room:join","random"]: leaves the current room (a socket is in one chat room
@@ -257,9 +269,10 @@ void SocketIoChat::join_room(sio::Socket& socket, const sio::Args& args,
   const json::Value* current = socket.data.find("room");
   std::string old = current ? current->as_string() : "";
   if (old != name) {
+    // The data first: with recovery on, join() saves the session, data included.
+    socket.data.set("room", name);
     if (!old.empty()) socket.leave(old);
     socket.join(name);
-    socket.data.set("room", name);
     if (!old.empty()) announce_online(old);
     announce_online(name);
   }
@@ -344,7 +357,7 @@ void SocketIoChat::announce_online(const std::string& room) {
     users.insert(socket->data.find("user")->as_string());
   if (users.empty()) return;  // nobody left to tell
   json::Array list(users.begin(), users.end());
-  io_.to(room).emit(
+  io_.to(room).volatile_().emit(
       "online",
       sio::Args{json::Value(json::Object{{"room", room}, {"users", std::move(list)}})});
 }
@@ -386,6 +399,9 @@ int main(int argc, char** argv) {
         "connections open at once, past it 503 (0: up to the open-file limit)");
   f.add("--redis", &options.redis,
         "HOST:PORT of a Redis: broadcasts reach every node on it (cluster.h)");
+  f.add("--recovery-window", &options.recovery_window_ms,
+        "ms a dropped client may come back in and get its session and missed events "
+        "back (0: off)");
   f.add("--protocol-echo", &options.protocol_echo,
         "serve what the Engine.IO and Socket.IO protocol test suites expect");
   chat::add_store_flags(f, options.store);
@@ -414,6 +430,28 @@ int main(int argc, char** argv) {
   sio::Server io(loop, engine, io_options);
   sio::registry::install(&io);
   SocketIoChat app(options, engine, io, journal);
+  // Connection state recovery: sessions beside the log, the replayable packets in
+  // it (io_recovery.h). Not yet with --redis: offsets must then be the stream's.
+  sio::FileSessionStore sessions;
+  sio::JournalReplayLog replay(journal);
+  std::unique_ptr<sio::Recovery> recovery;
+  if (options.recovery_window_ms < 0) {
+    std::fprintf(stderr, "lesson-4: --recovery-window: must be 0 (off) or more\n");
+    return 2;
+  }
+  if (options.recovery_window_ms > 0 && !options.protocol_echo && options.redis.empty()) {
+    const std::string& data = options.store.data;
+    std::string path = data.empty() || data == "none" ? "none" : data + ".sessions";
+    if (std::string error = sessions.open(path); !error.empty()) {
+      std::fprintf(stderr, "lesson-4: %s\n", error.c_str());
+      return 1;
+    }
+    recovery = std::make_unique<sio::Recovery>(
+        io, sio::RecoveryOptions{options.recovery_window_ms}, sessions, replay);
+    io.recovery = recovery.get();
+  } else if (options.recovery_window_ms > 0 && !options.redis.empty()) {
+    logs::info("connection state recovery is off with --redis (not yet in a cluster)");
+  }
   // --redis: this node joins the others on that Redis (socket.io's streams adapter).
   std::unique_ptr<cluster::Adapter> adapter;
   if (!options.redis.empty()) {
