@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { sleep, startLesson, stopClean } from './lib.mjs';
+import { launchBrowser, sleep, startLesson, stopClean } from './lib.mjs';
 
 const T = { timeout: 60_000 };
 const WAIT_MS = 20_000;
@@ -254,5 +254,48 @@ describe('lesson 04: connection state recovery', () => {
     for (const s of [forged, foreign, before, ahead, notString, second])
       assert.equal(s.seen.length, 0, 'a fresh session hears nothing of general');
     await stopClean(server);
+  });
+
+  test('the page: killed and restarted node, the page recovers and shows each message ' +
+    'once, in order', T, async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'lesson4-recovery-page-'));
+    dirs.push(dir);
+    const data = ['--data', path.join(dir, 'chat.log')];
+    const server = await start(data);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.addInitScript(() => localStorage.setItem('chat.name', 'ada'));
+      await page.goto(server.url);
+      await page.waitForSelector('#status[data-connected="true"]');
+      const shown = () => page.$$eval('#messages .message:not(.pending) .text',
+        (els) => els.map((e) => e.textContent));
+      const shows = (text) => page.waitForFunction((t) =>
+        [...document.querySelectorAll('#messages .message:not(.pending) .text')]
+          .some((e) => e.textContent === t), text, { timeout: WAIT_MS });
+      let bob = await client(server.url, 'bob', ['websocket']);
+      await join(bob);
+      await post(bob, 'before');
+      await shows('before');
+      bob.disconnect();
+      server.proc.kill('SIGKILL');
+      await server.exited;
+      await page.waitForSelector('#status[data-connected="false"]');
+      const again = await startLesson(4, data, { port: server.port });
+      servers.push(again);
+      bob = await client(again.url, 'bob', ['websocket']);
+      await join(bob);
+      await post(bob, 'one');
+      await post(bob, 'two');
+      // Replayed before the CONNECT reply, or (if the page was quicker) live after it.
+      await page.waitForFunction(() => [...document.querySelectorAll('#wire li')]
+        .some((li) => /recovered: \d+ missed messages replayed/.test(li.textContent)),
+      null, { timeout: WAIT_MS });
+      await shows('two');
+      assert.deepEqual(await shown(), ['before', 'one', 'two']);
+      await stopClean(again);
+    } finally {
+      await browser.close();
+    }
   });
 });
