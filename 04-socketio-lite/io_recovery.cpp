@@ -137,7 +137,7 @@ void FileSessionStore::expire(int64_t before) {
 
 // JournalReplayLog
 // ----------------
-// A record of the stream is a chat message whose text is the packet:
+// A record is a message of the journal's one room whose text is the packet:
 //   {"room":"socket.io","id":9,"user":"/","text":"{\"rooms\":[\"general\"],
 //    \"except\":[\"<sid>\"],\"data\":[\"msg:new\",{...}]}","time":...}
 // so its id is consecutive, survives restarts and compaction like a message's,

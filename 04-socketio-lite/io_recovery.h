@@ -13,8 +13,8 @@
 //
 // Two stores behind two small interfaces, so that a cluster can keep both in Redis:
 // - ReplayLog: the replayable packets in order, each with its offset. On one node
-//   that is a stream of the chat's own durable log (JournalReplayLog), so a restart
-//   of the node within the window still recovers.
+//   that is a chat::Journal of its own beside the chat's log (JournalReplayLog),
+//   durable the same way, so a restart of the node within the window still recovers.
 // - SessionStore: {sid, pid, rooms, data, offset, disconnected_at} by pid, saved when
 //   the session is created, whenever its rooms change and when it disconnects (not
 //   only on a clean close, as socket.io does), so a node that dies hard loses none.
@@ -101,10 +101,11 @@ class FileSessionStore : public SessionStore {
   uint64_t records_ = 0;
 };
 
-// One node: the packets are the records of a stream of the chat's journal (a
-// Room named "socket.io" that no client can read), so they are group-committed,
-// compacted and read back at start-up with the chat's messages. An offset is
-// "<history id>-<record id>": a log that was started afresh has another id.
+// One node: the packets are the records of a chat::Journal (common/chat.h) in
+// FILE.replay, a room named "socket.io" in it, so they are group-committed,
+// compacted and read back at start-up as the chat's messages are, and a packet
+// is sent only once it is on disk. An offset is "<history id>-<record id>": a log
+// that was started afresh has another id, so its offsets are not taken for ours.
 class JournalReplayLog : public ReplayLog {
  public:
   explicit JournalReplayLog(chat::Journal& journal);

@@ -430,19 +430,26 @@ int main(int argc, char** argv) {
   sio::Server io(loop, engine, io_options);
   sio::registry::install(&io);
   SocketIoChat app(options, engine, io, journal);
-  // Connection state recovery: sessions beside the log, the replayable packets in
-  // it (io_recovery.h). Not yet with --redis: offsets must then be the stream's.
+  // Connection state recovery: sessions and the replayable packets beside the log
+  // (io_recovery.h). Not yet with --redis: offsets must then be the stream's.
   sio::FileSessionStore sessions;
-  sio::JournalReplayLog replay(journal);
+  chat::Journal replay_journal(loop, static_cast<size_t>(options.history));
+  sio::JournalReplayLog replay(replay_journal);
   std::unique_ptr<sio::Recovery> recovery;
   if (options.recovery_window_ms < 0) {
     std::fprintf(stderr, "lesson-4: --recovery-window: must be 0 (off) or more\n");
     return 2;
   }
   if (options.recovery_window_ms > 0 && !options.protocol_echo && options.redis.empty()) {
+    // FILE.replay: the replayable packets, a chat::Journal of their own (the same
+    // records, group commit, compaction and crash rules as FILE), so FILE itself
+    // holds only messages. FILE.sessions: the sessions (io_recovery.h).
     const std::string& data = options.store.data;
-    std::string path = data.empty() || data == "none" ? "none" : data + ".sessions";
-    if (std::string error = sessions.open(path); !error.empty()) {
+    bool memory = data.empty() || data == "none";
+    chat::StoreOptions replay_store{memory ? "none" : data + ".replay", options.store.fsync};
+    std::string error = replay_journal.open(replay_store);
+    if (error.empty()) error = sessions.open(memory ? "none" : data + ".sessions");
+    if (!error.empty()) {
       std::fprintf(stderr, "lesson-4: %s\n", error.c_str());
       return 1;
     }
