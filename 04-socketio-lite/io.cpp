@@ -131,9 +131,9 @@ void Client::connect(const std::string& name, std::optional<json::Value> auth) {
   if (server_.recovery && auth) restored = server_.recovery->restore(name, *auth);
   // The socket's id is not the session's: each namespace gets its own, and the
   // Engine.IO sid (which can post to the session) is never shown to others.
-  auto socket = std::make_shared<Socket>(nsp, *this,
-                                         restored ? restored->session.sid : new_id(),
-                                         auth ? std::move(*auth) : json::Object{});
+  auto socket =
+      std::make_shared<Socket>(nsp, *this, restored ? restored->session.sid : new_id(),
+                               auth ? std::move(*auth) : json::Object{});
   // Middleware in order; the first refusal is sent as CONNECT_ERROR
   // {"message":...,"data":...} and the socket is thrown away, never connected.
   // A recovered session passed them when it was new (socket.io's skipMiddlewares).
@@ -173,7 +173,8 @@ void Client::connect(const std::string& name, std::optional<json::Value> auth) {
       socket->pid_ = restored->session.pid;
       socket->session_offset_ = restored->session.offset;
       logs::info("sio %s: session %s recovered, %zu missed packet(s) replayed",
-                 conn_->log_name().c_str(), socket->id().c_str(), restored->missed.size());
+                 conn_->log_name().c_str(), socket->id().c_str(),
+                 restored->missed.size());
       // The missed packets first, each with its offset: the client holds them
       // until the CONNECT reply, then hands them to the application in order.
       for (const auto& missed : restored->missed)

@@ -148,7 +148,8 @@ static const char* const kStream = "socket.io";
 JournalReplayLog::JournalReplayLog(chat::Journal& journal)
     : journal_(journal), stream_(journal.room(kStream)) {}
 
-void JournalReplayLog::append(Replayable p, std::function<void(const std::string&)> done) {
+void JournalReplayLog::append(Replayable p,
+                              std::function<void(const std::string&)> done) {
   json::Array rooms(p.rooms.begin(), p.rooms.end());
   json::Array except(p.except.begin(), p.except.end());
   std::string text = json::stringify(json::Value(json::Object{
@@ -222,7 +223,8 @@ Recovery::Recovery(Server& server, RecoveryOptions options, SessionStore& sessio
 // by the sessions of the last window.
 void Recovery::sweep() {
   sessions_.expire(chat::now_ms() - options_.window_ms);
-  server_.loop().after(std::max<int64_t>(options_.window_ms / 2, 1000), [this] { sweep(); });
+  server_.loop().after(std::max<int64_t>(options_.window_ms / 2, 1000),
+                       [this] { sweep(); });
 }
 
 // Socket.IO's rule: a packet reaches a socket when it was for everyone or for one

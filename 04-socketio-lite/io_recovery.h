@@ -71,12 +71,14 @@ class ReplayLog {
   virtual ~ReplayLog() = default;
   // Stores the packet; `done` gets its offset once it is durable ("" if the store
   // refused it: it is then delivered live only, never replayed).
-  virtual void append(Replayable packet, std::function<void(const std::string&)> done) = 0;
+  virtual void append(Replayable packet,
+                      std::function<void(const std::string&)> done) = 0;
   // The offset of the newest durable packet: a session starts there.
   virtual std::string head() const = 0;
   // Every packet after `offset`, oldest first; nullopt when the offset is not one
   // of ours (another history, past the head, malformed) or has fallen out.
-  virtual std::optional<std::vector<Replayable>> after(const std::string& offset) const = 0;
+  virtual std::optional<std::vector<Replayable>> after(
+      const std::string& offset) const = 0;
   // a <= b as positions in the log (both already accepted by after()).
   virtual bool not_after(const std::string& a, const std::string& b) const = 0;
 };

@@ -446,7 +446,8 @@ int main(int argc, char** argv) {
     // holds only messages. FILE.sessions: the sessions (io_recovery.h).
     const std::string& data = options.store.data;
     bool memory = data.empty() || data == "none";
-    chat::StoreOptions replay_store{memory ? "none" : data + ".replay", options.store.fsync};
+    chat::StoreOptions replay_store{memory ? "none" : data + ".replay",
+                                    options.store.fsync};
     std::string error = replay_journal.open(replay_store);
     if (error.empty()) error = sessions.open(memory ? "none" : data + ".sessions");
     if (!error.empty()) {

@@ -81,8 +81,8 @@ void BroadcastOperator::emit(const std::string& event, const Args& args) const {
   p.nsp = nsp_->name();
   // Connection state recovery: a replayable packet goes through Recovery::emit,
   // which stores it and sends it with its offset as the last argument.
-  if (Recovery* recovery = nsp_->server_.recovery; recovery && !is_volatile_ &&
-                                                   p.type == Type::event)
+  if (Recovery* recovery = nsp_->server_.recovery;
+      recovery && !is_volatile_ && p.type == Type::event)
     return recovery->emit(*nsp_, p, rooms_, except_);
   std::string text = encode(p);
   std::set<std::string> ids = nsp_->recipients(rooms_, except_);
