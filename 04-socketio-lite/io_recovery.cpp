@@ -274,9 +274,10 @@ std::optional<Recovery::Restored> Recovery::restore(const std::string& nsp,
   }
   Restored out;
   out.session = std::move(*session);
+  // From now on the session starts after the last packet replayed.
+  out.session.offset = missed->empty() ? from : missed->back().offset;
   for (auto& p : *missed)
     if (p.nsp == nsp && reaches(p, out.session.rooms)) out.missed.push_back(std::move(p));
-  out.session.offset = missed->empty() ? from : missed->back().offset;
   return out;
 }
 

@@ -155,6 +155,10 @@ describe('lesson 04: connection state recovery', () => {
         'the reconnection CONNECT had a pid and no offset');
       assert.equal(ada.recovered, true);
       assert.deepEqual(ada.seen.map(([m]) => m.id), [one.id]);
+      // The recovered CONNECT reply names where the session now stands: after one.
+      const replies = server.lines.filter((l) => l.includes(`→ CONNECT / {"sid":"${ada.id}"`));
+      assert.equal(replies.length, 2);
+      assert.ok(replies[1].endsWith(`,"offset":"${ada.seen[0][1]}"}`), replies[1]);
       await stopClean(server);
     });
 
