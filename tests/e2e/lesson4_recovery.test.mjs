@@ -6,11 +6,13 @@
 // still loses nothing through msg:get. Every wait is bounded.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { launchBrowser, sleep, startLesson, stopClean } from './lib.mjs';
+import { launchBrowser, readmeBlocks, sleep, startLesson, stopClean } from './lib.mjs';
 
 const T = { timeout: 60_000 };
 const WAIT_MS = 20_000;
@@ -302,4 +304,22 @@ describe('lesson 04: connection state recovery', () => {
       await browser.close();
     }
   });
+
+  test('the README recovery capture is what sio-recover.mjs makes the server print', T,
+    async () => {
+      const readme = await readFile(new URL('../../04-socketio-lite/README.md',
+        import.meta.url), 'utf8');
+      const capture = readmeBlocks(readme).find((b) => b.some((l) => l.includes('"pid":"')
+        && l.includes('← CONNECT')));
+      assert.ok(capture, 'the README has the recovery capture');
+      const server = await start(['--trace']);
+      await promisify(execFile)('node', ['tests/tools/sio-recover.mjs', server.url]);
+      await until('both DISCONNECTs', () =>
+        server.lines.filter((l) => /DISCONNECT \/$/.test(l)).length === 2);
+      const normal = (l) => l.replace(/[A-Za-z0-9_-]{20}/g, 'ID').replace(/"time":\d+/g, 'T')
+        .replace(/"[0-9a-f]{16}-(\d+)"/g, '"H-$1"');
+      const printed = server.lines.filter((l) => l.startsWith('sio ')).map(normal);
+      assert.deepEqual(printed, capture.map(normal));
+      await stopClean(server);
+    });
 });

@@ -41,9 +41,12 @@ await bounded(bob.emitWithAck('msg:post', { user: 'bob', text: 'one' }), 'a post
 while (!seen.length) await bounded(sleep(10), 'msg:new');
 say(`ada: pid ${ada._pid}, last offset ${ada._lastOffset}`);
 const gone = new Promise((resolve) => ada.once('disconnect', resolve));
+// The server has seen ada go once it tells bob who is left.
+const alone = new Promise((resolve) => bob.on('online', ({ users }) =>
+  users.length === 1 && resolve()));
 ada.io.engine.close();
 say(`ada: disconnected (${await bounded(gone, 'the drop')})`);
-await sleep(200); // the server sees the WebSocket close (pacing only)
+await bounded(alone, 'the server to see ada go');
 for (const text of ['two', 'three'])
   await bounded(bob.emitWithAck('msg:post', { user: 'bob', text }), 'a post');
 await connect(ada);
