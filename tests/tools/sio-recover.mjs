@@ -17,9 +17,18 @@ if (!url) {
 }
 const say = (line) => process.stdout.write(`${line}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const bounded = (promise, what) => Promise.race([promise, sleep(20_000).then(() => {
-  throw new Error(`gave up waiting for ${what}`);
-})]);
+// Every wait has a bound; the timer is cleared, so the tool exits once done.
+async function bounded(promise, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gave up waiting for ${what}`)), 20_000);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 const ada = io(url, { forceNew: true, reconnection: false, autoConnect: false,
   transports: ['websocket'], auth: { user: 'ada' } });
