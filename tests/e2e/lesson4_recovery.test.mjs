@@ -322,4 +322,21 @@ describe('lesson 04: connection state recovery', () => {
       assert.deepEqual(printed, capture.map(normal));
       await stopClean(server);
     });
+
+  test('--recovery-window 0: no pid in the CONNECT reply, no offset on msg:new', T,
+    async () => {
+      const server = await start(['--recovery-window', '0']);
+      const ada = await client(server.url, 'ada', ['websocket']);
+      const bob = await client(server.url, 'bob', ['websocket']);
+      await join(ada);
+      await join(bob);
+      assert.equal(ada._pid, undefined);
+      await post(bob, 'plain');
+      await until('msg:new', () => ada.seen.length === 1);
+      assert.equal(ada.seen[0][1], undefined, 'no offset argument');
+      await drop(server, ada);
+      await connect(ada);
+      assert.ok(!ada.recovered, 'not recovered'); // undefined: the reply had no pid
+      await stopClean(server);
+    });
 });
