@@ -192,6 +192,8 @@ void Client::connect(const std::string& name, std::optional<json::Value> auth) {
   // 40{"sid":"..."} first, then the application's handler, which may emit.
   write(ok);
   if (socket->connected() && nsp.on_connection_) nsp.on_connection_(socket);
+  // Saved again with what the handler put in its data (a user name...).
+  if (server_.recovery && socket->connected()) server_.recovery->save(*socket);
 }
 
 // The server ends the session: parse error, connect timeout, disconnect(true),

@@ -237,8 +237,18 @@ void SocketIoChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
 void SocketIoChat::on_connection(const std::shared_ptr<sio::Socket>& socket) {
   sio::Socket* s = socket.get();  // the API drops these handlers on disconnect
   // A recovered socket skipped the middleware: its data (user, room) is the saved
-  // one, and its auth may name nobody.
-  if (!s->recovered()) s->data.set("user", s->auth().find("user")->as_string());
+  // one. A session saved before this handler ran (the node died right after the
+  // CONNECT) has no user yet: the auth must give a valid one, as the middleware asks.
+  const json::Value* saved = s->data.find("user");
+  if (!s->recovered() || !saved || !saved->is_string()) {
+    const json::Value* user = s->auth().find("user");
+    if (!user || !user->is_string() || not_unicode(s->auth()) ||
+        chat::validate(user->as_string(), "-")) {
+      logs::info("%s: recovered without a user name, disconnected", s->id().c_str());
+      return s->disconnect();
+    }
+    s->data.set("user", user->as_string());
+  }
   s->on("room:join",
         [this, s](const auto& args, const auto& ack) { join_room(*s, args, ack); });
   s->on("msg:get",

@@ -339,4 +339,28 @@ describe('lesson 04: connection state recovery', () => {
       assert.ok(!ada.recovered, 'not recovered'); // undefined: the reply had no pid
       await stopClean(server);
     });
+
+  test('node killed before the client joined a room: recovered, and its user is kept', T,
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'lesson4-recovery-early-'));
+      dirs.push(dir);
+      const data = ['--data', path.join(dir, 'chat.log')];
+      const server = await start(data);
+      const ada = await client(server.url, 'ada', ['websocket']);
+      const gone = event(ada, 'disconnect');
+      server.proc.kill('SIGKILL');
+      await server.exited;
+      await gone;
+      const again = await startLesson(4, data, { port: server.port });
+      servers.push(again);
+      await connect(ada);
+      assert.equal(ada.recovered, true);
+      await join(ada);
+      const mine = await ada.timeout(WAIT_MS).emitWithAck('msg:post', { user: 'ada', text: 'x' });
+      assert.equal(mine.user, 'ada');
+      const left = again.waitFor(/\(ada\) left: client namespace disconnect/, 'stderr');
+      ada.disconnect();
+      await left;
+      await stopClean(again);
+    });
 });
