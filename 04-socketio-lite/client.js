@@ -15,6 +15,13 @@
 //          msg:post {user, text, cid} → ack the stored message (or {error})
 //          msg:new message, online {room, users}, node "a"   from the server
 //
+// Connection state recovery (socket.io 4.6's, which the server speaks): the
+// CONNECT reply holds a private session id and an offset, 40{"sid","pid","offset"};
+// every msg:new ends with its offset. After a drop the page sends
+// 40{"pid","offset","user"}; if the session comes back the missed msg:new arrive
+// first, then the CONNECT reply with the same pid, and the wire panel says
+// "recovered: N missed messages replayed"; otherwise it asks msg:get as before.
+//
 // Left out on purpose: binary packets (the chat sends none), several namespaces
 // per session, and buffering emits while disconnected (a post then fails at once).
 
@@ -73,6 +80,10 @@ export function connect(handlers) {
   let nextAck = 0;
   const acks = new Map(); // ack id → callback(error, reply)
   let failures = 0;
+  let pid = null; // connection state recovery: the private session id, and
+  let lastOffset = null; // the offset of the last event seen (or the session's start)
+  let joined = null; // the room the server has us in
+  let early = []; // events before the CONNECT reply: the missed ones, replayed
 
   function setConnected(up) {
     if (up === connected) return;
@@ -123,6 +134,7 @@ export function connect(handlers) {
     syncing = 'joining';
     try {
       await ask('room:join', room);
+      joined = sentFor;
       if (sentFor !== room) return;
       syncing = [];
       const query = lastId === null ? { room } : { room, since: lastId, history: historyId };
@@ -157,10 +169,28 @@ export function connect(handlers) {
       return handlers.wire('·', `${err.message}: ${text}`);
     }
     if (p.nsp !== '/') return;
+    // The last argument of a replayable event is its offset (a string).
+    const last = p.type === 2 && Array.isArray(p.data) ? p.data.at(-1) : undefined;
+    if (pid !== null && typeof last === 'string') lastOffset = last;
+    if (p.type === 2 && !connected) return early.push(p);
     if (p.type === 0) {
       failures = 0;
+      const recovered = pid !== null && p.data?.pid === pid;
+      const replayed = recovered ? early : [];
+      const missed = replayed.filter((e) => e.data[0] === 'msg:new').length;
+      early = [];
+      if (pid !== null)
+        handlers.wire('·', recovered ? `recovered: ${missed} missed messages replayed`
+          : 'not recovered: a new session, asking msg:get for what was missed');
+      if (!recovered) {
+        joined = null;
+        lastOffset = typeof p.data?.offset === 'string' ? p.data.offset : null;
+      }
+      pid = typeof p.data?.pid === 'string' ? p.data.pid : null;
       setConnected(true);
-      enter();
+      // Recovered: already in the room, the missed messages in hand, in order.
+      for (const e of replayed) onSioPacket(`2${JSON.stringify(e.data)}`);
+      if (!recovered || joined !== room) enter();
     } else if (p.type === 4) {
       // Refused by the server's middleware: the reason, and what it wants.
       const why = `${p.data?.message} ${JSON.stringify(p.data?.data ?? {})}`;
@@ -194,8 +224,13 @@ export function connect(handlers) {
     engine = openEngine(mode, {
       wire: handlers.wire,
       describe,
-      // Socket.IO v5: the client connects to a namespace first; auth rides along.
-      open: () => engine.send(`4${encodeSio({ type: 0, data: { user } })}`),
+      // Socket.IO v5: the client connects to a namespace first; auth rides along,
+      // and after a drop the session to recover, as socket.io-client sends it.
+      open: () => {
+        early = [];
+        const data = pid === null ? { user } : { pid, offset: lastOffset ?? undefined, user };
+        engine.send(`4${encodeSio({ type: 0, data })}`);
+      },
       message: (data) => (typeof data === 'string' ? onSioPacket(data) : undefined),
       // Whatever ended the session (ping timeout, a failed poll, the server's
       // close packet), the page reconnects with a new one and resumes from lastId.

@@ -125,13 +125,20 @@ void Client::connect(const std::string& name, std::optional<json::Value> auth) {
   if (auto old = sockets_.find(name); old != sockets_.end())
     old->second->closed("client namespace disconnect");
 
+  // Connection state recovery: 40{"pid":"...","offset":"..."} within the window
+  // gives the old socket id, rooms and data back (io_recovery.cpp says when).
+  std::optional<Recovery::Restored> restored;
+  if (server_.recovery && auth) restored = server_.recovery->restore(name, *auth);
   // The socket's id is not the session's: each namespace gets its own, and the
   // Engine.IO sid (which can post to the session) is never shown to others.
-  auto socket = std::make_shared<Socket>(nsp, *this, new_id(),
-                                         auth ? std::move(*auth) : json::Object{});
+  auto socket =
+      std::make_shared<Socket>(nsp, *this, restored ? restored->session.sid : new_id(),
+                               auth ? std::move(*auth) : json::Object{});
   // Middleware in order; the first refusal is sent as CONNECT_ERROR
   // {"message":...,"data":...} and the socket is thrown away, never connected.
+  // A recovered session passed them when it was new (socket.io's skipMiddlewares).
   for (const auto& middleware : nsp.middlewares_) {
+    if (restored) break;
     if (auto error = middleware(*socket)) {
       // Whatever the middleware joined is left; the socket never connected.
       for (const auto& room : socket->rooms_)
@@ -153,13 +160,40 @@ void Client::connect(const std::string& name, std::optional<json::Value> auth) {
   socket->join(socket->id());
   if (connect_timer_) server_.loop().cancel(connect_timer_);
   connect_timer_ = 0;
-  // 40{"sid":"..."} first, then the application's handler, which may emit.
   Packet ok;
   ok.type = Type::connect;
   ok.nsp = name;
   ok.data = json::Value(json::Object{{"sid", socket->id()}});
+  if (Recovery* recovery = server_.recovery) {
+    if (restored) {
+      socket->data = std::move(restored->session.data);
+      for (const auto& room : restored->session.rooms)
+        socket->join(room);
+      socket->recovered_ = true;
+      socket->pid_ = restored->session.pid;
+      socket->session_offset_ = restored->session.offset;
+      logs::info("sio %s: session %s recovered, %zu missed packet(s) replayed",
+                 conn_->log_name().c_str(), socket->id().c_str(),
+                 restored->missed.size());
+      // The missed packets first, each with its offset: the client holds them
+      // until the CONNECT reply, then hands them to the application in order.
+      for (const auto& missed : restored->missed)
+        write(Recovery::with_offset(missed));
+    } else {
+      socket->pid_ = new_id();
+      socket->session_offset_ = recovery->head();
+    }
+    recovery->start_session(*socket);
+    // 40{"sid":"...","pid":"...","offset":"..."}: the offset is this lesson's own
+    // (the official client ignores it): where the session starts in the log.
+    ok.data->set("pid", socket->pid_);
+    ok.data->set("offset", socket->session_offset_);
+  }
+  // 40{"sid":"..."} first, then the application's handler, which may emit.
   write(ok);
   if (socket->connected() && nsp.on_connection_) nsp.on_connection_(socket);
+  // Saved again with what the handler put in its data (a user name...).
+  if (server_.recovery && socket->connected()) server_.recovery->save(*socket);
 }
 
 // The server ends the session: parse error, connect timeout, disconnect(true),

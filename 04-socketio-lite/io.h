@@ -15,7 +15,7 @@
 // Socket with its own id. Rooms are sets of sockets within a namespace; every
 // socket is in the room named after its own id, which is how a private message is
 // addressed. What the reference has and this does not: async middleware, acks on
-// broadcasts, connection state recovery. Several processes: cluster.h.
+// broadcasts. Connection state recovery: io_recovery.h. Several processes: cluster.h.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,7 @@
 #include "common/json.h"
 #include "common/loop.h"
 #include "engineio.h"
+#include "io_recovery.h"
 #include "socketio.h"
 
 namespace sio {
@@ -83,6 +84,8 @@ class BroadcastOperator {
       : nsp_(&nsp), rooms_(std::move(rooms)), except_(std::move(except)) {}
   BroadcastOperator to(const std::string& room) const;
   BroadcastOperator except(const std::string& room) const;
+  // socket.io's .volatile: never replayed by connection state recovery (no offset).
+  BroadcastOperator volatile_() const;
   void emit(const std::string& event, const Args& args = {}) const;
   // The recipients, as emit() would reach them.
   std::vector<std::shared_ptr<Socket>> sockets() const;
@@ -90,6 +93,7 @@ class BroadcastOperator {
  private:
   Namespace* nsp_;
   std::set<std::string> rooms_, except_;
+  bool is_volatile_ = false;
 };
 
 class Socket : public std::enable_shared_from_this<Socket> {
@@ -103,6 +107,10 @@ class Socket : public std::enable_shared_from_this<Socket> {
   const json::Value& auth() const { return auth_; }
   const http::Request& handshake() const;
   const char* transport() const;
+  // Connection state recovery: the socket's private session id ("" when recovery
+  // is off), and whether this connection gave an earlier session back.
+  const std::string& pid() const { return pid_; }
+  bool recovered() const { return recovered_; }
   json::Value data = json::Object{};  // the application's own per-socket state
 
   void on(const std::string& event, EventHandler handler);
@@ -130,6 +138,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   friend class BroadcastOperator;
   friend class Client;
   friend class Namespace;
+  friend class Recovery;
   void on_packet(Packet& packet);
   void on_event(Packet& packet);
   void on_ack(Packet& packet);
@@ -150,6 +159,9 @@ class Socket : public std::enable_shared_from_this<Socket> {
   std::function<void(const std::string&)> on_disconnect_;
   std::map<uint64_t, PendingAck> acks_;
   uint64_t next_ack_ = 0;
+  std::string pid_;  // set once the session is saved
+  std::string session_offset_;  // where a replay of this session may start
+  bool recovered_ = false;
 };
 
 class Namespace {
@@ -173,6 +185,7 @@ class Namespace {
  private:
   friend class BroadcastOperator;
   friend class Client;
+  friend class Recovery;
   friend class Socket;
   BroadcastOperator all() { return BroadcastOperator(*this, {}, {}); }
   // The adapter: which sockets are in which room.
@@ -226,6 +239,8 @@ class Server {
   // False while the cluster adapter is cut off from Redis, when a broadcast would
   // reach this node's sockets only; always true without one.
   bool cluster_connected = true;
+  // Connection state recovery, when on (set in main; io_recovery.h).
+  Recovery* recovery = nullptr;
 
   loop::Loop& loop() { return loop_; }
   const Options& options() const { return options_; }

@@ -57,6 +57,12 @@ namespace {
 //   server → 42["msg:new",{"id":8,"user":"ada","text":"hi","time":...}]  to the others
 //   POST /api/messages {"room":"general","user":"ada","text":"hi"}
 //                                       → 201 {"id":8,...}, and msg:new to the room
+// With connection state recovery on (--recovery-window, io_recovery.h) the CONNECT
+// reply also holds a private session id and the log's offset, and every msg:new
+// ends with its offset: 42["msg:new",{...},"9f2c1e0a7b3d5f61-9"]; a client that
+// comes back with 40{"pid":"...","offset":"...","user":"ada"} gets its socket,
+// room and missed messages back. "online" is volatile: never replayed, since a
+// recovered socket hears the current list anyway.
 // "missed" counts messages after `since` that fell out of the bounded history.
 
 struct Options {
@@ -73,6 +79,7 @@ struct Options {
   chat::StoreOptions store;
   std::string redis;  // HOST:PORT: join the cluster of nodes on this Redis
   std::string node;  // a name the page shows: which node of the cluster serves it
+  int64_t recovery_window_ms = 120'000;  // connection state recovery; 0: off
   bool protocol_echo = false;
   bool trace = false;
   bool trace_page = false;
@@ -240,7 +247,19 @@ void SocketIoChat::post_message(const std::shared_ptr<http::Exchange>& ex) {
 
 void SocketIoChat::on_connection(const std::shared_ptr<sio::Socket>& socket) {
   sio::Socket* s = socket.get();  // the API drops these handlers on disconnect
-  s->data.set("user", s->auth().find("user")->as_string());
+  // A recovered socket skipped the middleware: its data (user, room) is the saved
+  // one. A session saved before this handler ran (the node died right after the
+  // CONNECT) has no user yet: the auth must give a valid one, as the middleware asks.
+  const json::Value* saved = s->data.find("user");
+  if (!s->recovered() || !saved || !saved->is_string()) {
+    const json::Value* user = s->auth().find("user");
+    if (!user || !user->is_string() || not_unicode(s->auth()) ||
+        chat::validate(user->as_string(), "-")) {
+      logs::info("%s: recovered without a user name, disconnected", s->id().c_str());
+      return s->disconnect();
+    }
+    s->data.set("user", user->as_string());
+  }
   // 42["node","a"]: behind a front (make lesson-4-cluster), the page shows its node.
   if (!options_.node.empty()) s->emit("node", sio::Args{json::Value(options_.node)});
   s->on("room:join",
@@ -256,6 +275,9 @@ void SocketIoChat::on_connection(const std::shared_ptr<sio::Socket>& socket) {
     if (const json::Value* room = s->data.find("room"))
       announce_online(room->as_string());
   });
+  // Back in its room: the others hear it is there again.
+  if (const json::Value* room = s->data.find("room"); room && s->recovered())
+    announce_online(room->as_string());
 }
 
 // 2["room:join","random"]: leaves the current room (a socket is in one chat room
@@ -270,9 +292,10 @@ void SocketIoChat::join_room(sio::Socket& socket, const sio::Args& args,
   const json::Value* current = socket.data.find("room");
   std::string old = current ? current->as_string() : "";
   if (old != name) {
+    // The data first: with recovery on, join() saves the session, data included.
+    socket.data.set("room", name);
     if (!old.empty()) socket.leave(old);
     socket.join(name);
-    socket.data.set("room", name);
     if (!old.empty()) announce_online(old);
     announce_online(name);
   }
@@ -377,7 +400,7 @@ void SocketIoChat::announce_online(const std::string& room) {
     users.insert(socket->data.find("user")->as_string());
   if (users.empty()) return;  // nobody left to tell
   json::Array list(users.begin(), users.end());
-  io_.to(room).emit(
+  io_.to(room).volatile_().emit(
       "online",
       sio::Args{json::Value(json::Object{{"room", room}, {"users", std::move(list)}})});
 }
@@ -420,6 +443,9 @@ int main(int argc, char** argv) {
   f.add("--redis", &options.redis,
         "HOST:PORT of a Redis: broadcasts reach every node on it (cluster.h)");
   f.add("--node", &options.node, "this node's name, sent to each socket as \"node\"");
+  f.add("--recovery-window", &options.recovery_window_ms,
+        "ms a dropped client may come back in and get its session and missed events "
+        "back (0: off)");
   f.add("--protocol-echo", &options.protocol_echo,
         "serve what the Engine.IO and Socket.IO protocol test suites expect");
   chat::add_store_flags(f, options.store);
@@ -448,6 +474,36 @@ int main(int argc, char** argv) {
   sio::Server io(loop, engine, io_options);
   sio::registry::install(&io);
   SocketIoChat app(options, engine, io, journal);
+  // Connection state recovery: sessions and the replayable packets beside the log
+  // (io_recovery.h). Not yet with --redis: offsets must then be the stream's.
+  sio::FileSessionStore sessions;
+  chat::Journal replay_journal(loop, static_cast<size_t>(options.history));
+  sio::JournalReplayLog replay(replay_journal);
+  std::unique_ptr<sio::Recovery> recovery;
+  if (options.recovery_window_ms < 0) {
+    std::fprintf(stderr, "lesson-4: --recovery-window: must be 0 (off) or more\n");
+    return 2;
+  }
+  if (options.recovery_window_ms > 0 && !options.protocol_echo && options.redis.empty()) {
+    // FILE.replay: the replayable packets, a chat::Journal of their own (the same
+    // records, group commit, compaction and crash rules as FILE), so FILE itself
+    // holds only messages. FILE.sessions: the sessions (io_recovery.h).
+    const std::string& data = options.store.data;
+    bool memory = data.empty() || data == "none";
+    chat::StoreOptions replay_store{memory ? "none" : data + ".replay",
+                                    options.store.fsync};
+    std::string error = replay_journal.open(replay_store);
+    if (error.empty()) error = sessions.open(memory ? "none" : data + ".sessions");
+    if (!error.empty()) {
+      std::fprintf(stderr, "lesson-4: %s\n", error.c_str());
+      return 1;
+    }
+    recovery = std::make_unique<sio::Recovery>(
+        io, sio::RecoveryOptions{options.recovery_window_ms}, sessions, replay);
+    io.recovery = recovery.get();
+  } else if (options.recovery_window_ms > 0 && !options.redis.empty()) {
+    logs::info("connection state recovery is off with --redis (not yet in a cluster)");
+  }
   // --redis: this node joins the others on that Redis (socket.io's streams adapter).
   std::unique_ptr<cluster::Adapter> adapter;
   if (!options.redis.empty()) {

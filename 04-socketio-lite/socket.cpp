@@ -59,6 +59,12 @@ BroadcastOperator BroadcastOperator::except(const std::string& room) const {
   return b;
 }
 
+BroadcastOperator BroadcastOperator::volatile_() const {
+  BroadcastOperator b = *this;
+  b.is_volatile_ = true;
+  return b;
+}
+
 // The reference's fetchSockets(), without the promise: everything is local here.
 std::vector<std::shared_ptr<Socket>> BroadcastOperator::sockets() const {
   std::vector<std::shared_ptr<Socket>> out;
@@ -73,6 +79,11 @@ std::vector<std::shared_ptr<Socket>> BroadcastOperator::sockets() const {
 void BroadcastOperator::emit(const std::string& event, const Args& args) const {
   Packet p = event_packet(event, args);
   p.nsp = nsp_->name();
+  // Connection state recovery: a replayable packet goes through Recovery::emit,
+  // which stores it and sends it with its offset as the last argument.
+  if (Recovery* recovery = nsp_->server_.recovery;
+      recovery && !is_volatile_ && p.type == Type::event)
+    return recovery->emit(*nsp_, p, rooms_, except_);
   std::string text = encode(p);
   std::set<std::string> ids = nsp_->recipients(rooms_, except_);
   if (logs::tracing())
@@ -164,9 +175,16 @@ void Socket::send(Packet packet) {
   client_->write(packet);
 }
 
-// 42["event",...args]: fire and forget.
+// 42["event",...args]: fire and forget. With recovery on it is replayable, so it
+// goes through the log too, addressed to the room named after this socket's id.
 void Socket::emit(const std::string& event, const Args& args) {
-  send(event_packet(event, args));
+  Packet p = event_packet(event, args);
+  if (Recovery* recovery = nsp_->server_.recovery;
+      recovery && client_ && p.type == Type::event) {
+    p.nsp = nsp_->name();
+    return recovery->emit(*nsp_, p, {id_}, {});
+  }
+  send(std::move(p));
 }
 
 // Socket.IO v5 "Acknowledgement": the packet carries an id; the client answers
@@ -198,13 +216,19 @@ void Socket::emit(const std::string& event, const Args& args, AckCallback callba
 }
 
 // Both sides of the membership change together: the socket's set and the room's.
+// With recovery on, the session is saved at once: a node killed right after still
+// gives the rooms back.
 void Socket::join(const std::string& room) {
   if (!client_) return;  // a gone socket joins nothing: it would never leave
-  if (rooms_.insert(room).second) nsp_->add_to_room(room, id_);
+  if (!rooms_.insert(room).second) return;
+  nsp_->add_to_room(room, id_);
+  if (!pid_.empty()) nsp_->server_.recovery->save(*this);
 }
 
 void Socket::leave(const std::string& room) {
-  if (rooms_.erase(room)) nsp_->remove_from_room(room, id_);
+  if (!rooms_.erase(room)) return;
+  nsp_->remove_from_room(room, id_);
+  if (!pid_.empty() && client_) nsp_->server_.recovery->save(*this);
 }
 
 // Leaving out this socket = excepting the room named after its id.
@@ -304,6 +328,8 @@ void Socket::on_ack(Packet& p) {
 void Socket::closed(const std::string& reason) {
   if (!client_) return;
   auto keep = shared_from_this();
+  // Saved with its rooms and the time, or forgotten if it left on purpose.
+  if (!pid_.empty()) nsp_->server_.recovery->closed(*this, reason);
   for (const auto& room : rooms_)
     nsp_->remove_from_room(room, id_);
   rooms_.clear();

@@ -168,7 +168,7 @@ describe('lesson 04 under abuse', () => {
       assert.deepEqual(answers.filter((a) => a.status !== 200 || a.body !== 'ok'), []);
       // The session still works: a CONNECT is answered on the next GET.
       assert.equal((await send('40{"user":"ada"}')).body, 'ok');
-      assert.match((await request(server.port, 'GET', path, { agent })).body, /^40\{"sid":"[\w-]{20}"\}$/);
+      assert.match((await request(server.port, 'GET', path, { agent })).body, /^40\{"sid":"[\w-]{20}","pid":"[\w-]{20}","offset":"[0-9a-f]{16}-\d+"\}$/);
     } finally {
       agent.destroy();
       assert.equal((await server.stop()).code, 0);

@@ -16,7 +16,8 @@ const README = new URL('../../04-socketio-lite/README.md', import.meta.url);
 
 // Engine.IO and Socket.IO ids are 20 characters of base64url; times are ms.
 const normal = (line) => line.replace(/[A-Za-z0-9_-]{20}/g, 'ID').replace(/"time":\d+/g, '"time":T')
-  .replace(/"history_id":"[0-9a-f]+"/g, '"history_id":H');
+  .replace(/"history_id":"[0-9a-f]+"/g, '"history_id":H')
+  .replace(/"[0-9a-f]{16}-(\d+)"/g, '"H-$1"');  // recovery offsets: <history id>-<n>
 
 describe('lesson 04: the README captures', () => {
   const servers = [];

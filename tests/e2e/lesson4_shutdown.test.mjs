@@ -60,7 +60,7 @@ describe('lesson 04 on SIGTERM', () => {
       const sid = JSON.parse(open.body.slice(1)).sid;
       const path = `${HANDSHAKE}&sid=${sid}`;
       assert.equal((await request(server.port, 'POST', path, '40{"user":"pol"}')).body, 'ok');
-      assert.match((await request(server.port, 'GET', path)).body, /^40\{"sid":"[\w-]{20}"\}$/);
+      assert.match((await request(server.port, 'GET', path)).body, /^40\{"sid":"[\w-]{20}","pid":"[\w-]{20}","offset":"[0-9a-f]{16}-\d+"\}$/);
       const held = request(server.port, 'GET', path);
       // --trace shows the request line once the server has read it: the second
       // GET with this sid is the one held.
