@@ -277,8 +277,9 @@ ssize_t Connection::write_queued(int flags) {
 }
 
 // Drops n written bytes from the front of the queue, and each chunk reference
-// with its last byte. An empty queue frees the private chunk (an idle connection
-// holds no output memory but the empty segment list).
+// with its last byte. An empty queue frees the private chunk: an idle connection
+// holds no output memory but the segment list's capacity (kept, so that a
+// broadcast allocates nothing per socket; freed past 8 segments).
 void Connection::consume_output(size_t n) {
   queued_ -= n;
   while (n > 0) {
@@ -300,7 +301,7 @@ void Connection::consume_output(size_t n) {
     out_.clear();
     if (out_.capacity() > 8) std::vector<Segment>().swap(out_);
     out_head_ = 0;
-    if (own_) std::string().swap(*own_);  // no segment uses it now
+    own_.reset();  // an idle connection keeps no private chunk
   }
 }
 
