@@ -229,8 +229,9 @@ void SocketChat::on_chat_message(ws::Socket& socket, bool binary, std::string_vi
 // The frame is encoded once, copied once into frames_ (a net::SharedBuffer), and
 // every socket queues a reference to those same bytes: no copy, allocation or
 // encoding per recipient, and the frames of one turn's posts sit side by side, so
-// each socket sends them all with one send(). Against a copy per socket this
-// halves the server's instructions per delivery (tests/bench/README.md).
+// each socket sends them all with one send(). With a copy per socket, the
+// server spent ~420 instructions per delivery of its own; now ~150
+// (tests/bench/README.md, "What the profile says").
 // everyone = false: a repeated post, only the sender hears of it again.
 void SocketChat::broadcast(const chat::Message& m, ws::Socket* sender,
                            const json::Value* ref, bool everyone) {
