@@ -50,6 +50,7 @@ std::string read_request(const hpack::HeaderList& fields, Request& out) {
   bool seen[4] = {};
   std::string* slot[4] = {&out.method, &out.scheme, &out.authority, &out.path};
   const char* names[4] = {":method", ":scheme", ":authority", ":path"};
+  out.headers.reserve(fields.size());
   for (const hpack::Header& h : fields) {
     if (!h.name.empty() && h.name[0] == ':') {
       // RFC 9113 §8.3: pseudo-header fields MUST appear before regular fields.

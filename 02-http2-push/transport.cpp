@@ -135,7 +135,10 @@ size_t Sniffer::explain_http1(Peer& peer, std::string_view in) {
 
 // Header names are lower case in HTTP/2 (RFC 9113 §8.2.1).
 hpack::HeaderList fields_of(const http::Response& r) {
-  hpack::HeaderList out = {{"content-type", r.content_type}};
+  hpack::HeaderList out;
+  // Room for :status and content-length too, which the stream adds.
+  out.reserve(r.headers.size() + 3);
+  out.push_back({"content-type", r.content_type});
   for (const http::Header& h : r.headers) {
     std::string name = h.name;
     for (char& c : name)

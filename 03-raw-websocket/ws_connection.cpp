@@ -276,6 +276,13 @@ void Socket::send_frame(std::string_view frame) {
   conn_->send(frame);
 }
 
+void Socket::send_frame(const net::SharedSlice& frame) {
+  if (state_ != State::open || !conn_->open()) return;
+  auto keep = weak_from_this().lock();  // a full output buffer closes, and reports
+  if (logs::tracing()) trace_sent(id_, frame.view());
+  conn_->send(frame);
+}
+
 void Socket::write(Opcode opcode, std::string_view payload) {
   if (!conn_->open()) return;
   auto keep = weak_from_this().lock();

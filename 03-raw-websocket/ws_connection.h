@@ -49,6 +49,9 @@ class Socket : public std::enable_shared_from_this<Socket> {
   void send_binary(std::string_view bytes);
   // A frame already encoded with write_frame(): a broadcast encodes once.
   void send_frame(std::string_view frame);
+  // The same, for a frame in a net::SharedBuffer: queued by reference, not copied
+  // (lesson 03's broadcast: one copy of the frame for the whole room).
+  void send_frame(const net::SharedSlice& frame);
   // Starts the closing handshake (§7.1.2); on_close follows.
   void close(uint16_t code, std::string_view reason = "");
 

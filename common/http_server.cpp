@@ -220,6 +220,7 @@ Response asset_response(const assets::Asset& asset) {
   Response r;
   r.content_type = std::string(asset.content_type);
   r.body = std::string(asset.body);
+  r.headers.reserve(4);  // the three below and one a lesson may add
   r.headers.push_back({"Cache-Control", "no-cache"});
   r.headers.push_back({"X-Content-Type-Options", "nosniff"});
   r.headers.push_back({"Content-Security-Policy",

@@ -77,6 +77,7 @@ class Loop {
   bool stopped_ = false;
   std::vector<std::pair<int, int>> ready_;
   std::vector<std::function<void()>> deferred_;
+  std::vector<std::function<void()>> running_;  // the batch of deferred_ being run
 };
 
 }  // namespace loop

@@ -7,8 +7,10 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -146,6 +148,18 @@ void Connection::deliver(std::string_view fresh) {
   after_eof();
 }
 
+SharedSlice SharedBuffer::append(std::string_view bytes) {
+  constexpr size_t kChunk = 64 * 1024;
+  // A chunk is only ever appended to: the slices already handed out stay valid.
+  if (!chunk_ || chunk_->size() + bytes.size() > chunk_->capacity()) {
+    chunk_ = std::make_shared<std::string>();
+    chunk_->reserve(std::max(kChunk, bytes.size()));
+  }
+  size_t offset = chunk_->size();
+  chunk_->append(bytes);
+  return SharedSlice{chunk_, offset, bytes.size()};
+}
+
 // Output is queued and written once per turn of the loop, not once per call:
 // a client that is sent ten messages in one turn (a busy chat room) gets them in
 // one send() instead of ten. System calls, not copying, are what a broadcast
@@ -153,57 +167,142 @@ void Connection::deliver(std::string_view fresh) {
 // pending writes. The write happens before the loop sleeps again, so no latency
 // is added.
 void Connection::send(std::string_view bytes) {
-  if (!open() || closing_ || bytes.empty()) return;
-  if (queued() + bytes.size() > limits_.output_cap) {
+  if (!accept_output(bytes.size())) return;
+  bool was_idle = queued_ == 0;
+  Segment* last = was_idle ? nullptr : &out_.back();
+  // A private chunk no segment uses any more is reused; one still in use grows
+  // only to 64 KiB, then a new one starts, so a peer that reads slowly but never
+  // catches up does not make it grow for ever (its written front is not freed).
+  constexpr size_t kOwnChunk = 64 * 1024;
+  bool extend = last && last->chunk == own_ && last->end == own_->size() &&
+                own_->size() < kOwnChunk;
+  if (!own_ || (!extend && own_.use_count() > 1 && own_->size() >= kOwnChunk))
+    own_ = std::make_shared<std::string>();
+  else if (own_.use_count() == 1)
+    own_->clear();
+  if (!extend) last = &out_.emplace_back(Segment{own_, own_->size(), own_->size()});
+  own_->append(bytes);
+  last->end += bytes.size();
+  queued_ += bytes.size();
+  schedule_flush(was_idle);
+}
+
+// A broadcast's bytes: the queue holds a reference to the shared chunk, and
+// consecutive broadcasts of one turn (adjacent in their chunk) become one slice,
+// so a socket costs one send() per turn and no copy or allocation per message.
+void Connection::send(const SharedSlice& slice) {
+  if (!accept_output(slice.size)) return;
+  bool was_idle = queued_ == 0;
+  Segment* last = was_idle ? nullptr : &out_.back();
+  if (last && last->chunk == slice.chunk && last->end == slice.offset)
+    last->end += slice.size;
+  else
+    out_.push_back(Segment{slice.chunk, slice.offset, slice.offset + slice.size});
+  queued_ += slice.size;
+  schedule_flush(was_idle);
+}
+
+// False when nothing may be queued: closed, closing, or over output_cap (then
+// the connection is closed: its peer is not reading).
+bool Connection::accept_output(size_t n) {
+  if (!open() || closing_ || n == 0) return false;
+  if (queued_ + n > limits_.output_cap) {
     logs::warn(
         "conn %llu: output cap of %zu bytes reached; the peer is not reading,"
         " closing it",
         (unsigned long long)id_, limits_.output_cap);
     close_now();
-    return;
+    return false;
   }
-  bool idle = queued() == 0;  // else a write is scheduled or waits for kWritable
-  if (idle) {
-    out_.clear();
-    out_sent_ = 0;
-  }
-  out_.append(bytes);
-  if (!idle || flush_scheduled_) return;
+  return true;
+}
+
+// The first send() of a turn asks the loop to write at its end (a queue that was
+// not empty already has a write scheduled, or waits for kWritable). The deferred
+// call captures only `this`, so std::function allocates nothing for it;
+// flush_owner_ keeps the connection alive until the call has run.
+void Connection::schedule_flush(bool was_idle) {
+  if (!was_idle || flush_scheduled_) return;
   std::weak_ptr<Connection> weak = weak_from_this();
   if (weak.expired()) return write_some();  // not owned by a shared_ptr: write now
   flush_scheduled_ = true;
-  loop_.defer([weak] {
-    auto self = weak.lock();
-    if (!self) return;
-    self->flush_scheduled_ = false;
-    if (self->open()) self->write_some();
+  flush_owner_ = weak.lock();
+  loop_.defer([this] {
+    std::shared_ptr<Connection> self = std::move(flush_owner_);
+    flush_scheduled_ = false;
+    if (open()) write_some();
   });
 }
 
 void Connection::write_some() {
-  while (out_sent_ < out_.size()) {
-    ssize_t n =
-        ::send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
+  while (queued_ > 0) {
+    ssize_t n = write_queued(0);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
       close_now();
       return;
     }
-    out_sent_ += static_cast<size_t>(n);
+    consume_output(static_cast<size_t>(n));
   }
-  if (out_sent_ == out_.size()) {
-    std::string().swap(out_);
-    out_sent_ = 0;
-    if (closing_) {
-      if (eof_)
-        close_now();
-      else
-        linger();
-      return;
-    }
+  if (queued_ == 0 && closing_) {
+    if (eof_)
+      close_now();
+    else
+      linger();
+    return;
   }
   update_interest();
+}
+
+// One system call for the whole queue: send() for one slice, sendmsg() with an
+// iovec per slice (at most 64 at a time) for more.
+ssize_t Connection::write_queued(int flags) {
+  flags |= MSG_NOSIGNAL;
+  size_t count = out_.size() - out_head_;
+  const Segment* first = &out_[out_head_];
+  if (count == 1)
+    return ::send(fd_.get(), first->chunk->data() + first->begin,
+                  first->end - first->begin, flags);
+  iovec iov[64];
+  size_t n = std::min<size_t>(count, 64);
+  for (size_t i = 0; i < n; ++i) {
+    iov[i].iov_base = const_cast<char*>(first[i].chunk->data() + first[i].begin);
+    iov[i].iov_len = first[i].end - first[i].begin;
+  }
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n;
+  return ::sendmsg(fd_.get(), &msg, flags);
+}
+
+// Drops n written bytes from the front of the queue, and each chunk reference
+// with its last byte. An empty queue frees the private chunk: an idle connection
+// holds no output memory but the segment list's capacity (kept, so that a
+// broadcast allocates nothing per socket; freed past 8 segments).
+void Connection::consume_output(size_t n) {
+  queued_ -= n;
+  while (n > 0) {
+    Segment& s = out_[out_head_];
+    size_t take = std::min(n, s.end - s.begin);
+    s.begin += take;
+    n -= take;
+    if (s.begin == s.end) {
+      s.chunk.reset();
+      ++out_head_;
+    }
+  }
+  if (out_head_ >= 32 && out_head_ * 2 >= out_.size()) {
+    // A queue that never empties (a slow reader) drops its written segments.
+    out_.erase(out_.begin(), out_.begin() + static_cast<ptrdiff_t>(out_head_));
+    out_head_ = 0;
+  }
+  if (queued_ == 0) {
+    out_.clear();
+    if (out_.capacity() > 8) std::vector<Segment>().swap(out_);
+    out_head_ = 0;
+    own_.reset();  // an idle connection keeps no private chunk
+  }
 }
 
 void Connection::close_after_flush() {
@@ -226,15 +325,15 @@ void Connection::close_now() {
   // Bytes queued in this turn have not been tried yet (send() defers the write):
   // one attempt, as if send() had written at once, so a last word such as a
   // close frame or an error status still leaves before the socket closes.
-  if (flush_scheduled_ && queued() > 0)
-    (void)!::send(fd_.get(), out_.data() + out_sent_, queued(),
-                  MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (flush_scheduled_ && queued() > 0) (void)!write_queued(MSG_DONTWAIT);
   loop_.unwatch(fd_.get());
   loop_.cancel(linger_timer_);
   fd_.reset();
   if (!delivering_) std::string().swap(in_);  // else deliver() frees it after
-  std::string().swap(out_);
-  out_sent_ = 0;
+  std::vector<Segment>().swap(out_);
+  out_head_ = 0;
+  queued_ = 0;
+  own_.reset();
   if (auto cb = std::move(on_close_)) cb();
   if (auto release = std::move(release_)) release();
 }

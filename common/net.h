@@ -2,6 +2,8 @@
 // loopback, and a Connection with capped input and output buffers.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -28,6 +30,27 @@ class Fd {
 
  private:
   int fd_ = -1;
+};
+
+// Bytes that many connections send unchanged, such as one broadcast frame for a
+// whole room: copied once into a shared chunk, queued by every connection as a
+// reference (Connection::send(const SharedSlice&)), freed when the last queue lets go.
+struct SharedSlice {
+  std::shared_ptr<const std::string> chunk;
+  size_t offset = 0;
+  size_t size = 0;
+  std::string_view view() const { return {chunk->data() + offset, size}; }
+};
+
+// Appends such bytes to 64 KiB chunks, so consecutive broadcasts sit side by side:
+// a connection that is sent several in one turn queues one slice that covers them
+// all, and writes them with one send() (Connection merges adjacent slices).
+class SharedBuffer {
+ public:
+  SharedSlice append(std::string_view bytes);
+
+ private:
+  std::shared_ptr<std::string> chunk_;
 };
 
 struct Limits {
@@ -59,6 +82,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // leave in one system call); a connection whose unsent output passes
   // output_cap is closed.
   void send(std::string_view bytes);
+  // The same, for bytes shared with other connections: nothing is copied, and a
+  // slice that follows the last one queued in its chunk extends it.
+  void send(const SharedSlice& slice);
   // Stops delivering input and closes once everything queued has been written,
   // lingering: it sends FIN, then reads and drops the peer's input until the peer
   // closes too, or for at most linger_ms. Closing a socket with unread input makes
@@ -81,12 +107,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool open() const { return fd_.get() >= 0; }
   uint64_t id() const { return id_; }
   const std::string& peer() const { return peer_; }
-  size_t queued() const { return out_.size() - out_sent_; }
+  size_t queued() const { return queued_; }
 
  private:
   void on_events(int events);
   void read_some();
   void write_some();
+  ssize_t write_queued(int flags);
+  void consume_output(size_t n);
+  bool accept_output(size_t n);
+  void schedule_flush(bool was_idle);
   void deliver(std::string_view fresh);
   void update_interest();
   void after_eof();
@@ -100,8 +130,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   InputHandler on_input_;
   std::function<void()> on_close_;
   std::string in_;
-  std::string out_;
-  size_t out_sent_ = 0;
+  // The output queue: slices of chunks, written in order with one send() or
+  // sendmsg() (an iovec per slice). Bytes given to send(string_view) are copied
+  // into own_, the connection's private chunk; shared slices are not copied.
+  struct Segment {
+    std::shared_ptr<const std::string> chunk;
+    size_t begin, end;
+  };
+  std::vector<Segment> out_;
+  size_t out_head_ = 0;  // out_[out_head_] is the first segment not fully written
+  size_t queued_ = 0;  // bytes in the queue not yet written
+  std::shared_ptr<std::string> own_;
+  std::shared_ptr<Connection> flush_owner_;  // keeps us alive until the deferred write
   bool paused_ = false;
   bool closing_ = false;
   bool eof_ = false;  // the peer sent FIN

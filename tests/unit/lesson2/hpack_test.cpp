@@ -237,6 +237,36 @@ TEST_CASE("C.4 our encoder writes the RFC's bytes") {
   CHECK(e.encode(list(kRequest3)) == hex(kC43));
 }
 
+// RFC 7541 §6.1: a field that is in the static table is sent as its index alone,
+// and the index is the entry's own (Appendix A), even where names repeat
+// (:method 2-3, :path 4-5, :status 8-14). The encoder finds the name by a hash
+// lookup, then the value among the entries that follow.
+TEST_CASE("RFC 7541 §6.1: every static-table entry is encoded as its own index") {
+  for (size_t i = 0; i < kStaticTableSize; ++i) {
+    CAPTURE(i + 1);
+    Encoder e;
+    std::string out = e.encode(
+        {{std::string(kStaticTable[i].name), std::string(kStaticTable[i].value)}});
+    REQUIRE(out.size() == 1);
+    CHECK(static_cast<uint8_t>(out[0]) == (0x80 | (i + 1)));
+  }
+}
+
+// RFC 7541 §6.2.1: a name in the static table with another value refers to the
+// name's first index; 201 is not one of :status's values, so 8 (":status 200").
+TEST_CASE("RFC 7541 §6.2.1: a static name with a new value uses the name's first index") {
+  Encoder e;
+  std::string out = e.encode({{":status", "201"}});
+  REQUIRE(out.size() >= 2);
+  CHECK(static_cast<uint8_t>(out[0]) == (0x40 | 8));
+  Decoder d(4096);
+  HeaderList back;
+  CHECK(d.decode(out, back) == "");
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].name == ":status");
+  CHECK(back[0].value == "201");
+}
+
 TEST_CASE("C.5 response examples without Huffman coding (table size 256)") {
   Decoder d(256);
   // C.5.1 First Response
