@@ -74,6 +74,10 @@ async function drop(socket) {
   await gone;
 }
 const waitSeen = (socket, n) => until(() => socket.seen.length >= n);
+// A node's log line, or a failure naming it after WAIT_MS.
+const logged = (node, re) => Promise.race([node.waitFor(re, 'stderr'),
+  new Promise((_, reject) => setTimeout(() => reject(new Error(`no log line ${re}`)),
+    WAIT_MS).unref())]);
 
 describe('lesson 04 cluster: connection state recovery across nodes', () => {
   let redis, a, b, peer;
@@ -113,9 +117,9 @@ describe('lesson 04 cluster: connection state recovery across nodes', () => {
       s._lastOffset = offset;
     });
     await fresh(await as('AAAAAAAAAAAAAAAAAAAA'));
-    await b.waitFor(/recovery: unknown pid: a new session/, 'stderr');
+    await logged(b, /recovery: unknown pid: a new session/);
     await fresh(await as(ada._pid));
-    await b.waitFor(/recovery: pid held by a socket on another node/, 'stderr');
+    await logged(b, /recovery: pid held by a socket on another node/);
     // ada still has her session and room on A.
     await post(bob, 'still');
     await waitSeen(ada, 2);
@@ -132,7 +136,7 @@ describe('lesson 04 cluster: connection state recovery across nodes', () => {
     await waitSeen(ada, 1);
     const id = ada.id;
     await drop(ada);
-    await a.waitFor(new RegExp(`${id} \\(ada\\) left: `), 'stderr');
+    await logged(a, new RegExp(`${id} \\(ada\\) left: `));
     await post(bob, 'missed 1');
     await post(bob, 'missed 2');
     await connect(ada, peer.url);
