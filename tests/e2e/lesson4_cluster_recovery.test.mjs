@@ -13,7 +13,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import { stopClean } from './lib.mjs';
-import { redisClient, startNode, startRedis, until } from './lesson4_cluster_lib.mjs';
+import { redisClient, startFront, startNode, startRedis, until } from './lesson4_cluster_lib.mjs';
 
 const T = { timeout: 60_000 };
 const WAIT_MS = 10_000;
@@ -80,15 +80,17 @@ const logged = (node, re) => Promise.race([node.waitFor(re, 'stderr'),
     WAIT_MS).unref())]);
 
 describe('lesson 04 cluster: connection state recovery across nodes', () => {
-  let redis, a, b, peer;
+  let redis, a, b, peer, front;
   before(async () => {
     redis = await startRedis();
     [a, b, peer] = await Promise.all([startNode(redis.address), startNode(redis.address),
       startRecoveringPeer(redis.address)]);
+    front = await startFront(a, b);  // the committed haproxy.cfg, before a and b
   }, T);
   afterEach(() => sockets.splice(0).forEach((s) => s.disconnect()));
   after(async () => {
     sockets.splice(0).forEach((s) => s.disconnect());
+    await front?.stop();
     await peer?.stop();
     if (a && a.proc.exitCode === null && a.proc.signalCode === null) await stopClean(a);
     if (b) await stopClean(b);
@@ -174,7 +176,8 @@ describe('lesson 04 cluster: connection state recovery across nodes', () => {
   });
 
   // Last: node A does not come back.
-  test('node killed with SIGKILL: its clients recover on the other node, every missed ' +
+  test('node killed with SIGKILL: its clients recover on the other node (through the ' +
+    'front, or straight to it), every missed ' +
     'message once, in order, rooms intact, even one that had received nothing', T,
   async () => {
     const bob = await client(b.url, 'bob');
@@ -194,7 +197,9 @@ describe('lesson 04 cluster: connection state recovery across nodes', () => {
     await post(bob, 'missed 2');
     await join(bob, 'random');
     await post(bob, 'for random');
-    await connect(ada, b.url);
+    // ada through the front (A refuses the connection: HAProxy redispatches to B),
+    // cy straight to B.
+    await connect(ada, front.url);
     await connect(cy, b.url);
     assert.equal(ada.recovered, true);
     assert.equal(ada.id, adaId);
