@@ -48,7 +48,7 @@ void Adapter::start() {
   io_.on_broadcast = [this](sio::Namespace& nsp, const sio::Packet& packet,
                             const std::set<std::string>& rooms,
                             const std::set<std::string>& except) {
-    publish(nsp, packet, rooms, except);
+    publish(nsp, packet, rooms, except, nullptr);
   };
   io_.cluster_connected = false;
   commands_.on_disconnect = [this] { io_.cluster_connected = false; };
@@ -79,32 +79,43 @@ void Adapter::start() {
 // order Redis received the broadcasts in.
 void Adapter::publish(sio::Namespace& nsp, const sio::Packet& packet,
                       const std::set<std::string>& rooms,
-                      const std::set<std::string>& except) {
+                      const std::set<std::string>& except,
+                      std::function<void(const std::string&)> done) {
   if (!commands_.connected() || recovering_) {
     ++unpublished_;  // the client has logged that it is cut off
+    if (done) done("");
     return;
   }
   sio::Packet p = packet;
   p.nsp = nsp.name();
   Entry e = broadcast_entry(uid_, p, rooms, except);
-  send_xadd({"XADD", options_.stream_name, "MAXLEN", "~",
-             std::to_string(options_.max_len), "*", "uid", e.uid, "nsp", e.nsp, "type",
-             e.type, "data", e.data});
+  send_xadd(
+      {"XADD", options_.stream_name, "MAXLEN", "~", std::to_string(options_.max_len), "*",
+       "uid", e.uid, "nsp", e.nsp, "type", e.type, "data", e.data},
+      std::move(done));
 }
 
 // Replies come in the order of the commands: the oldest XADD in flight is the
 // one answered. One lost with the connection stays in flight for recover().
-void Adapter::send_xadd(std::vector<std::string> command) {
+// `done` (recovery: the packet waits for its offset) gets the id, or "" when the
+// reply was lost: the packet then goes out live only, without an offset.
+void Adapter::send_xadd(std::vector<std::string> command,
+                        std::function<void(const std::string&)> done) {
   in_flight_.push_back(command);
-  commands_.command(std::move(command), [this](const redis::Reply& r) {
-    if (r.is_error() && !commands_.connected()) return;  // kept for recover()
+  commands_.command(std::move(command), [this, done](const redis::Reply& r) {
+    if (r.is_error() && !commands_.connected()) {  // kept for recover()
+      if (done) done("");
+      return;
+    }
     in_flight_.pop_front();
     if (r.is_error()) {
       ++unpublished_;
       logs::warn("cluster: XADD refused: %s", r.str.c_str());
+      if (done) done("");
       return;
     }
     last_published_ = r.str;  // the entry's id, <ms>-<seq>
+    if (done) done(r.str);
   });
 }
 
@@ -188,6 +199,8 @@ void Adapter::start_reading() {
                       last_id_ = r.elements[0].elements[0].str;
                     else
                       last_id_ = "0-0";
+                    // Recovery: offsets from here on are known to this node.
+                    if (read_from_.empty()) read_from_ = last_id_;
                     logs::info("cluster: reading \"%s\" after entry %s",
                                options_.stream_name.c_str(), last_id_.c_str());
                     read_next();
@@ -243,6 +256,7 @@ void Adapter::on_entries(const redis::Reply& r) {
       }
       // Offsets move on past every entry, delivered or not.
       last_id_ = item.elements[0].str;
+      if (recovery_) remember(last_id_, e);
       on_entry(last_id_, e);
     }
   }
@@ -266,18 +280,20 @@ void Adapter::on_entry(const std::string& id, const Entry& e) {
     logs::warn("cluster: entry %s skipped: %s", id.c_str(), error.c_str());
     return;
   }
-  apply(*nsp, static_cast<MessageType>(type), data, std::move(buffers));
+  apply(*nsp, static_cast<MessageType>(type), data, std::move(buffers), id);
 }
 
 // What another node asked of every node, done here for this node's sockets.
 void Adapter::apply(sio::Namespace& nsp, MessageType type, const json::Value& data,
-                    std::vector<std::string> buffers) {
+                    std::vector<std::string> buffers, const std::string& id) {
   std::string error;
   switch (type) {
     case MessageType::broadcast: {
       Broadcast b;
       if (!read_broadcast(data, std::move(buffers), b, error)) break;
       b.packet.nsp = nsp.name();
+      // Recovery: the entry id is the packet's offset, on every node the same.
+      add_offset(b.packet, data.find("opts") ? *data.find("opts") : json::Value(), id);
       nsp.deliver(b.packet, b.rooms, b.except);
       return;
     }

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -95,6 +96,52 @@ bool read_opts(const json::Value* opts, std::set<std::string>& rooms,
                std::set<std::string>& except, std::string& error);
 json::Value string_array(const std::set<std::string>& items);
 
+class Adapter;
+
+// A stream entry id, <ms>-<seq>, as two numbers; nullopt if it is not one.
+using StreamId = std::pair<uint64_t, uint64_t>;
+std::optional<StreamId> parse_stream_id(const std::string& text);
+
+// Connection state recovery in the cluster (cluster_recovery.cpp), the streams
+// adapter's way: offsets are the socket.io stream's entry ids, the same on every
+// node; sessions are SET sio:session:<pid> <base64 msgpack {sid,pid,rooms,data,...}>
+// PX <window>, readable by a Node member. Unlike the Node adapter, a session is
+// saved when it is created and whenever its rooms change, and the node holding it
+// is named in sio:held:<pid>, so a node killed outright leaves its sessions to
+// the others, and a pid held by a live node is never given to a second socket.
+class RedisSessionStore : public sio::SessionStore {
+ public:
+  explicit RedisSessionStore(Adapter& adapter) : adapter_(adapter) {}
+  void save(const sio::Session& session) override;
+  std::optional<sio::Session> find(const std::string& pid) const override;
+  void erase(const std::string& pid) override;
+  void expire(int64_t before) override;
+  void claim(const std::string& pid, Claimed done) override;
+  int64_t window_ms = 120'000;
+
+ private:
+  Adapter& adapter_;
+  // The sessions this node's sockets hold now: a pid of ours is checked here.
+  std::map<std::string, sio::Session> held_;
+};
+
+// The socket.io stream as the replay log. Each node keeps what it read of the
+// stream (XREAD) since it started, at most max_len entries, so after() answers
+// at once; an append is the broadcast's XADD itself.
+class StreamReplayLog : public sio::ReplayLog {
+ public:
+  explicit StreamReplayLog(Adapter& adapter) : adapter_(adapter) {}
+  void append(sio::Replayable packet,
+              std::function<void(const std::string&)> done) override;
+  std::string head() const override;
+  std::optional<std::vector<sio::Replayable>> after(
+      const std::string& offset) const override;
+  bool not_after(const std::string& a, const std::string& b) const override;
+
+ private:
+  Adapter& adapter_;
+};
+
 class Adapter {
  public:
   Adapter(loop::Loop& loop, sio::Server& io, Options options);
@@ -117,17 +164,41 @@ class Adapter {
   // The cluster's history id, kept in Redis; empty until Redis has said it.
   const std::string& history_id() const { return history_id_; }
 
+  // Connection state recovery over Redis (cluster_recovery.cpp): call before
+  // start(); the stores are then the server's (server.cpp).
+  void enable_recovery(int64_t window_ms);
+  sio::SessionStore& sessions() { return sessions_; }
+  sio::ReplayLog& replay_log() { return replay_; }
+  // socket.io#/#<uid>#: subscribed while this node is alive (PUBSUB NUMSUB).
+  std::string liveness_channel() const {
+    return options_.channel_prefix + "#" + options_.namespaces.front() + "#" + uid_ + "#";
+  }
+
  private:
+  friend class RedisSessionStore;
+  friend class StreamReplayLog;
+  // The broadcast's XADD; done gets its entry id, or "" when it could not be sent.
+  void publish(sio::Namespace& nsp, const sio::Packet& packet,
+               const std::set<std::string>& rooms, const std::set<std::string>& except,
+               std::function<void(const std::string&)> done);
+  // Every entry read, for the replay log: a replayable broadcast, or nothing.
+  void remember(const std::string& id, const Entry& entry);
+  // [event, ...args] + the entry id, when recovery is on and the packet is one
+  // that is replayed (an EVENT without ack id, not volatile).
+  void add_offset(sio::Packet& packet, const json::Value& opts,
+                  const std::string& id) const;
+
   void publish(sio::Namespace& nsp, const sio::Packet& packet,
                const std::set<std::string>& rooms, const std::set<std::string>& except);
-  void send_xadd(std::vector<std::string> command);
+  void send_xadd(std::vector<std::string> command,
+                 std::function<void(const std::string&)> done = nullptr);
   void recover();
   void start_reading();
   void read_next();
   void on_entries(const redis::Reply& reply);
   void on_entry(const std::string& id, const Entry& entry);
   void apply(sio::Namespace& nsp, MessageType type, const json::Value& data,
-             std::vector<std::string> buffers);
+             std::vector<std::string> buffers, const std::string& id);
   struct Pending {  // a post sent as a script whose answer has not come
     std::vector<std::string> script;
     std::string token;  // in the entry's "tok" field: this post's, none other's
@@ -166,6 +237,15 @@ class Adapter {
   // Redis is back; their posters are answered by then, or after kInDoubtMs.
   std::deque<std::shared_ptr<Pending>> in_doubt_;
   static constexpr int64_t kInDoubtMs = 8000;
+
+  // Recovery (off until enable_recovery).
+  bool recovery_ = false;
+  RedisSessionStore sessions_{*this};
+  StreamReplayLog replay_{*this};
+  // What was read of the stream: id → the replayable broadcast, or nullopt for
+  // an entry that is not one (its id is still an offset a client may hold).
+  std::map<StreamId, std::optional<sio::Replayable>> read_;
+  std::string read_from_;  // the entry reading started after: an offset too
 };
 
 }  // namespace cluster

@@ -48,9 +48,9 @@ if ARGV[12] == 'check' then return {2} end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[5], '0-*', 'user', ARGV[1],
   'text', ARGV[2], 'time', ARGV[3], 'cid', ARGV[4], 'tok', ARGV[11])
 if ARGV[4] ~= '' then redis.call('SET', KEYS[2], id, 'EX', 3600) end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '*', 'uid', ARGV[6],
+local b = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '*', 'uid', ARGV[6],
   'nsp', ARGV[7], 'type', '3', 'data', ARGV[9] .. string.sub(id, 3) .. ARGV[10])
-return {1, {id, {'user', ARGV[1], 'text', ARGV[2], 'time', ARGV[3], 'cid', ARGV[4]}}}
+return {1, {id, {'user', ARGV[1], 'text', ARGV[2], 'time', ARGV[3], 'cid', ARGV[4]}}, b}
 )lua";
 
 static std::string history_key(const std::string& room) {
@@ -152,8 +152,8 @@ void Adapter::post(const std::string& room, chat::Post post, const std::string& 
   run_post(pending);
 }
 
-// The script's answer: [1, entry] stored now, [0, entry] stored before (a retry),
-// [2] not stored (only a check). A reply lost with the connection leaves the post
+// The script's answer: [1, entry, broadcast id] stored now, [0, entry] stored before (a
+// retry), [2] not stored (only a check). A reply lost with the connection leaves the post
 // in doubt: Redis may have run the script. It is asked again (the token makes
 // that safe) once Redis is back, and the poster waits for that, for a while.
 void Adapter::run_post(const std::shared_ptr<Pending>& pending) {
@@ -186,7 +186,7 @@ void Adapter::run_post(const std::shared_ptr<Pending>& pending) {
     }
     int64_t state = r.elements.empty() ? -1 : r.elements[0].integer;
     if (state == 2) return;  // checked after the poster was answered: not stored
-    if (r.type != redis::Type::array || r.elements.size() != 2 ||
+    if (r.type != redis::Type::array || r.elements.size() < 2 ||
         !read_message(r.elements[1], p.message)) {
       p.error = "cluster: redis answered the post with " + redis::describe(r);
       if (pending->done) pending->done(p);
@@ -202,6 +202,10 @@ void Adapter::run_post(const std::shared_ptr<Pending>& pending) {
       packet.nsp = "/";
       packet.data =
           json::Value(json::Array{json::Value("msg:new"), chat::to_value(p.message)});
+      // Recovery: the broadcast's entry id is its offset here as on the others.
+      // A post whose reply was lost goes out without one (its id is unknown).
+      if (p.fresh && r.elements.size() == 3 && r.elements[2].type == redis::Type::bulk)
+        add_offset(packet, json::Value(), r.elements[2].str);
       if (sio::Namespace* nsp = io_.find("/"))
         nsp->deliver(packet, {pending->room}, pending->except);
     }

@@ -12,8 +12,14 @@ namespace cluster {
 // and a Node member waits for its answer to every request.
 
 void Adapter::subscribe() {
-  for (const auto& nsp : options_.namespaces)
+  for (const auto& nsp : options_.namespaces) {
     subscriber_.command({"SUBSCRIBE", options_.channel_prefix + "#" + nsp + "#"});
+    // The responses channel, as a Node member has: nobody answers us there (we
+    // ask nothing), but PUBSUB NUMSUB on it says this node is alive, for
+    // recovery's check of a pid held here (cluster_recovery.cpp).
+    subscriber_.command(
+        {"SUBSCRIBE", options_.channel_prefix + "#" + nsp + "#" + uid_ + "#"});
+  }
 }
 
 // A request: msgpack {type, data, uid, nsp}.
@@ -77,13 +83,13 @@ void Adapter::on_request(const std::string& payload) {
     // emitWithAck() to every node: delivered here as a plain event, and the count
     // of acks to wait for from here is 0 (this server has no acks on broadcasts).
     case MessageType::broadcast:
-      apply(*nsp, t, d, std::move(m.buffers));
+      apply(*nsp, t, d, std::move(m.buffers), "");
       if (!request_id) return;
       return respond(
           nsp->name(), from, MessageType::broadcast_client_count,
           json::Value(json::Object{{"requestId", *request_id}, {"clientCount", 0}}));
     default:
-      return apply(*nsp, t, d, std::move(m.buffers));
+      return apply(*nsp, t, d, std::move(m.buffers), "");
   }
 }
 

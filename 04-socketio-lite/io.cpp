@@ -120,15 +120,30 @@ void Client::connect(const std::string& name, std::optional<json::Value> auth) {
     refusal.data = json::Value(json::Object{{"message", "Invalid namespace"}});
     return write(refusal);
   }
+  // Connection state recovery: 40{"pid":"...","offset":"..."} within the window
+  // gives the old socket id, rooms and data back (io_recovery.cpp says when). The
+  // session store may be Redis (--redis): the socket is made once it answered.
+  if (server_.recovery && auth && Recovery::asks(&*auth)) {
+    std::weak_ptr<Client> weak = shared_from_this();
+    json::Value asked = *auth;
+    return server_.recovery->restore(
+        name, asked, [weak, name, auth = std::move(auth)](auto restored) mutable {
+          auto self = weak.lock();
+          if (!self || self->closed_) return;  // gone while the store answered
+          self->open_socket(name, std::move(auth), std::move(restored));
+        });
+  }
+  open_socket(name, std::move(auth), std::nullopt);
+}
+
+void Client::open_socket(const std::string& name, std::optional<json::Value> auth,
+                         std::optional<Recovery::Restored> restored) {
+  auto n = server_.nsps_.find(name);
+  if (n == server_.nsps_.end()) return;  // namespaces are never removed
   Namespace& nsp = *n->second;
   // Connecting again to a namespace it is in: the old socket makes way.
   if (auto old = sockets_.find(name); old != sockets_.end())
     old->second->closed("client namespace disconnect");
-
-  // Connection state recovery: 40{"pid":"...","offset":"..."} within the window
-  // gives the old socket id, rooms and data back (io_recovery.cpp says when).
-  std::optional<Recovery::Restored> restored;
-  if (server_.recovery && auth) restored = server_.recovery->restore(name, *auth);
   // The socket's id is not the session's: each namespace gets its own, and the
   // Engine.IO sid (which can post to the session) is never shown to others.
   auto socket =

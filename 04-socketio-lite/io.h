@@ -277,6 +277,8 @@ class Client : public std::enable_shared_from_this<Client> {
   void on_message(std::string_view data, bool binary);
   void on_packet(Packet& packet);
   void connect(const std::string& nsp, std::optional<json::Value> auth);
+  void open_socket(const std::string& nsp, std::optional<json::Value> auth,
+                   std::optional<Recovery::Restored> restored);
   void finish(const std::string& reason);
 
   Server& server_;

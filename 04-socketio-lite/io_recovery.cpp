@@ -238,47 +238,63 @@ static bool reaches(const Replayable& p, const std::set<std::string>& rooms) {
   return in;
 }
 
-std::optional<Recovery::Restored> Recovery::restore(const std::string& nsp,
-                                                    const json::Value& auth) {
-  const json::Value* pid = auth.find("pid");
+bool Recovery::asks(const json::Value* auth) {
+  const json::Value* pid = auth ? auth->find("pid") : nullptr;
+  return pid && pid->is_string();
+}
+
+void Recovery::restore(const std::string& nsp, const json::Value& auth,
+                       RestoreDone done) {
+  if (!asks(&auth)) return done(std::nullopt);
+  const std::string id = auth.find("pid")->as_string();
   const json::Value* offset = auth.find("offset");
-  if (!pid || !pid->is_string()) return std::nullopt;
-  const std::string& id = pid->as_string();
   // The official client sends no offset when it received no event yet: the
   // session's own start (the head when it was created) stands in for it.
   if (offset && !offset->is_string()) {
     logs::info("recovery: offset is not a string: a new session");
-    return std::nullopt;
+    return done(std::nullopt);
   }
-  auto session = sessions_.find(id);
-  const char* refused = nullptr;
-  if (!session)
-    refused = "unknown pid";
-  else if (live_.count(id) || !session->disconnected_at)
-    refused = "pid already in use (replayed?)";
-  else if (session->nsp != nsp)
-    refused = "pid of another namespace";
-  else if (chat::now_ms() - session->disconnected_at > options_.window_ms)
-    refused = "session expired";
-  if (refused) {
-    logs::info("recovery: %s: a new session", refused);
-    return std::nullopt;
-  }
-  std::string from = offset ? offset->as_string() : session->offset;
-  // Before the session's own start, or not an offset of this log: not ours.
-  auto missed = log_.after(from);
-  if (!missed || !log_.not_after(session->offset, from)) {
-    logs::info("recovery: offset %s is not in the log for this session: a new session",
-               logs::printable(from, 40).c_str());
-    return std::nullopt;
-  }
-  Restored out;
-  out.session = std::move(*session);
-  // From now on the session starts after the last packet replayed.
-  out.session.offset = missed->empty() ? from : missed->back().offset;
-  for (auto& p : *missed)
-    if (p.nsp == nsp && reaches(p, out.session.rooms)) out.missed.push_back(std::move(p));
-  return out;
+  std::optional<std::string> sent;
+  if (offset) sent = offset->as_string();
+  // The store says whether the pid is free (no connected socket holds it).
+  sessions_.claim(id, [this, nsp, sent, done = std::move(done)](
+                          std::optional<Session> session, const char* refused) {
+    if (!refused && session->nsp != nsp) refused = "pid of another namespace";
+    if (!refused && session->disconnected_at &&
+        chat::now_ms() - session->disconnected_at > options_.window_ms)
+      refused = "session expired";
+    if (refused) {
+      logs::info("recovery: %s: a new session", refused);
+      return done(std::nullopt);
+    }
+    std::string from = sent ? *sent : session->offset;
+    // Before the session's own start, or not an offset of this log: not ours. A
+    // session saved by another implementation may have no start: then the
+    // client's offset alone must be one of the log's.
+    auto missed = log_.after(from);
+    if (!missed || (!session->offset.empty() && !log_.not_after(session->offset, from))) {
+      logs::info("recovery: offset %s is not in the log for this session: a new session",
+                 logs::printable(from, 40).c_str());
+      return done(std::nullopt);
+    }
+    Restored out;
+    out.session = std::move(*session);
+    // From now on the session starts after the last packet replayed.
+    out.session.offset = missed->empty() ? from : missed->back().offset;
+    for (auto& p : *missed)
+      if (p.nsp == nsp && reaches(p, out.session.rooms))
+        out.missed.push_back(std::move(p));
+    done(std::move(out));
+  });
+}
+
+// The check for a pid in use is the store's: a cluster's knows other nodes' too.
+void SessionStore::claim(const std::string& pid, Claimed done) {
+  auto session = find(pid);
+  if (!session) return done(std::nullopt, "unknown pid");
+  if (!session->disconnected_at)
+    return done(std::nullopt, "pid already in use (replayed?)");
+  done(std::move(session), nullptr);
 }
 
 Session Recovery::snapshot(const Socket& socket) const {
@@ -293,7 +309,6 @@ Session Recovery::snapshot(const Socket& socket) const {
 }
 
 std::string Recovery::start_session(Socket& socket) {
-  live_.insert(socket.pid_);
   sessions_.save(snapshot(socket));
   return socket.pid_;
 }
@@ -304,7 +319,6 @@ void Recovery::save(const Socket& socket) {
 
 // socket.io's RECOVERABLE_DISCONNECT_REASONS: the connection was lost, not left.
 void Recovery::closed(const Socket& socket, const std::string& reason) {
-  live_.erase(socket.pid_);
   static const std::set<std::string> recoverable = {
       "transport error", "transport close",      "forced close",
       "ping timeout",    "server shutting down", "forced server close"};

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,12 @@ class SessionStore {
   virtual void erase(const std::string& pid) = 0;
   // Forgets every session disconnected before `before` (ms since the epoch).
   virtual void expire(int64_t before) = 0;
+  // A reconnection asks for its session: `done` gets it, claimed for this node,
+  // or nullopt and why not. The store says whether a connected socket holds the
+  // pid (saved with disconnected_at 0), here or, in a cluster, on a live node, so
+  // a pid is never given to two sockets. One node answers at once; Redis later.
+  using Claimed = std::function<void(std::optional<Session>, const char* refused)>;
+  virtual void claim(const std::string& pid, Claimed done);
 };
 
 // A replayable packet as it was broadcast: to `rooms` (none: everyone), less `except`.
@@ -140,7 +147,12 @@ class Recovery {
     Session session;
     std::vector<Replayable> missed;
   };
-  std::optional<Restored> restore(const std::string& nsp, const json::Value& auth);
+  // Answered at once by a store of this node, later by Redis; done may then find
+  // the client gone (it checks).
+  using RestoreDone = std::function<void(std::optional<Restored>)>;
+  void restore(const std::string& nsp, const json::Value& auth, RestoreDone done);
+  // Does this CONNECT ask for a session at all ({"pid": string})?
+  static bool asks(const json::Value* auth);
   std::string start_session(Socket& socket);  // a new pid, saved
   void save(const Socket& socket);  // rooms changed
   void closed(const Socket& socket, const std::string& reason);
@@ -161,7 +173,6 @@ class Recovery {
   RecoveryOptions options_;
   SessionStore& sessions_;
   ReplayLog& log_;
-  std::set<std::string> live_;  // pids held by a connected socket of this node
 };
 
 }  // namespace sio

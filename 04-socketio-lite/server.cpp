@@ -474,17 +474,40 @@ int main(int argc, char** argv) {
   sio::Server io(loop, engine, io_options);
   sio::registry::install(&io);
   SocketIoChat app(options, engine, io, journal);
-  // Connection state recovery: sessions and the replayable packets beside the log
-  // (io_recovery.h). Not yet with --redis: offsets must then be the stream's.
-  sio::FileSessionStore sessions;
-  chat::Journal replay_journal(loop, static_cast<size_t>(options.history));
-  sio::JournalReplayLog replay(replay_journal);
-  std::unique_ptr<sio::Recovery> recovery;
   if (options.recovery_window_ms < 0) {
     std::fprintf(stderr, "lesson-4: --recovery-window: must be 0 (off) or more\n");
     return 2;
   }
-  if (options.recovery_window_ms > 0 && !options.protocol_echo && options.redis.empty()) {
+  bool recover = options.recovery_window_ms > 0 && !options.protocol_echo;
+  // --redis: this node joins the others on that Redis (socket.io's streams adapter).
+  std::unique_ptr<cluster::Adapter> adapter;
+  if (!options.redis.empty()) {
+    cluster::Options cluster_options;
+    cluster_options.history = options.history;
+    if (std::string error = redis::parse_address(options.redis, cluster_options.host,
+                                                 cluster_options.port);
+        !error.empty()) {
+      std::fprintf(stderr, "lesson-4: %s\n", error.c_str());
+      return 2;
+    }
+    adapter = std::make_unique<cluster::Adapter>(loop, io, cluster_options);
+    if (recover) adapter->enable_recovery(options.recovery_window_ms);
+    adapter->start();
+    app.share_history(adapter.get());
+  }
+  // Connection state recovery (io_recovery.h). One node: sessions and the
+  // replayable packets beside the log. --redis: both in Redis, the offsets the
+  // socket.io stream's entry ids (cluster_recovery.cpp).
+  sio::FileSessionStore sessions;
+  chat::Journal replay_journal(loop, static_cast<size_t>(options.history));
+  sio::JournalReplayLog replay(replay_journal);
+  std::unique_ptr<sio::Recovery> recovery;
+  if (recover && adapter) {
+    recovery = std::make_unique<sio::Recovery>(
+        io, sio::RecoveryOptions{options.recovery_window_ms}, adapter->sessions(),
+        adapter->replay_log());
+    io.recovery = recovery.get();
+  } else if (recover) {
     // FILE.replay: the replayable packets, a chat::Journal of their own (the same
     // records, group commit, compaction and crash rules as FILE), so FILE itself
     // holds only messages. FILE.sessions: the sessions (io_recovery.h).
@@ -501,23 +524,6 @@ int main(int argc, char** argv) {
     recovery = std::make_unique<sio::Recovery>(
         io, sio::RecoveryOptions{options.recovery_window_ms}, sessions, replay);
     io.recovery = recovery.get();
-  } else if (options.recovery_window_ms > 0 && !options.redis.empty()) {
-    logs::info("connection state recovery is off with --redis (not yet in a cluster)");
-  }
-  // --redis: this node joins the others on that Redis (socket.io's streams adapter).
-  std::unique_ptr<cluster::Adapter> adapter;
-  if (!options.redis.empty()) {
-    cluster::Options cluster_options;
-    cluster_options.history = options.history;
-    if (std::string error = redis::parse_address(options.redis, cluster_options.host,
-                                                 cluster_options.port);
-        !error.empty()) {
-      std::fprintf(stderr, "lesson-4: %s\n", error.c_str());
-      return 2;
-    }
-    adapter = std::make_unique<cluster::Adapter>(loop, io, cluster_options);
-    adapter->start();
-    app.share_history(adapter.get());
   }
 
   // --protocol-echo also serves a raw Engine.IO echo at /engine.io/.

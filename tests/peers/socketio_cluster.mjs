@@ -1,7 +1,7 @@
 // Lesson 04's chat on the npm `socket.io` 4.8 server with
 // `@socket.io/redis-streams-adapter` 0.3.1: a Node member of the cluster our
 // `lesson-4 --redis` nodes form (tests/e2e/lesson4_cluster*.test.mjs).
-//   node tests/peers/socketio_cluster.mjs --port 0 --redis 127.0.0.1:6379
+//   node tests/peers/socketio_cluster.mjs --port 0 --redis 127.0.0.1:6379 [--recovery]
 // The events are lesson 04's: CONNECT with auth {user}; room:join → ack {room};
 // msg:post → ack with the stored message, msg:new to the rest of the room; the
 // history is the cluster's, in Redis, as our nodes keep it.
@@ -23,7 +23,13 @@ await redis.connect();
 
 const rooms = new Set(['general', 'random']);
 const server = http.createServer();
-const io = new Server(server, { serveClient: false, adapter: createAdapter(redis) });
+// --recovery: socket.io's connection state recovery, with the streams adapter's
+// sessions in Redis (sio:session:<pid>) and its offsets the stream's entry ids.
+const recovery = process.argv.includes('--recovery')
+  ? { connectionStateRecovery: { maxDisconnectionDuration: 120_000, skipMiddlewares: true } }
+  : {};
+const io = new Server(server, { serveClient: false, adapter: createAdapter(redis),
+  ...recovery });
 
 io.use((socket, next) => {
   const user = socket.handshake.auth?.user;
