@@ -76,6 +76,10 @@ class Socket : public std::enable_shared_from_this<Socket> {
 
   void send(std::string_view text);  // a message packet (4...) with text data
   void send_binary(std::string_view bytes);
+  // A message packet already framed for WebSocket ("4..." in a text frame),
+  // shared with other sessions: queued by reference. False when the transport is
+  // not a WebSocket right now (polling, an upgrade under way): then send() it.
+  bool send_frame(const net::SharedSlice& frame);
   void close();  // server-initiated close
 
   std::function<void(std::string_view data, bool binary)> on_message;

@@ -43,6 +43,16 @@ void Socket::send_binary(std::string_view bytes) {
   write(Packet{PacketType::message, std::string(bytes), true});
 }
 
+// Over WebSocket nothing waits in pending_ (flush() sends at once), so a shared
+// frame keeps the order of packets.
+bool Socket::send_frame(const net::SharedSlice& frame) {
+  if (state_ != State::open) return true;  // dropped, as write() would
+  // --trace shows every packet decoded: the ordinary path does that.
+  if (!ws_ || !pending_.empty() || logs::tracing()) return false;
+  ws_->send_frame(frame);
+  return true;
+}
+
 // Sending
 // -------
 // Packets wait in pending_ until a transport can take them: over WebSocket at

@@ -65,9 +65,25 @@ void Client::write_encoded(const std::string& text,
   if (closed_) return;
   // A send may end the session under us (its output over the cap): stay alive.
   auto keep = shared_from_this();
-  conn_->send(text);
+  if (!send_shared(text)) conn_->send(text);
   for (const auto& a : attachments)
     if (!closed_) conn_->send_binary(a);
+}
+
+// A broadcast writes the same text to every recipient. Over WebSocket its
+// frame ("4" + text in a text frame) is built once, copied once into the server's
+// net::SharedBuffer, and every later recipient of the same text queues a
+// reference to it: a compare instead of two string copies, a frame header, an
+// Engine.IO packet and three allocations per recipient (tests/bench/README.md,
+// lesson 04). It also serves Recovery's delivery, which calls write_encoded too.
+bool Client::send_shared(const std::string& text) {
+  if (std::string_view(text) != server_.framed_text_ || !server_.framed_.chunk) {
+    std::string frame;
+    ws::write_frame(frame, true, ws::Opcode::text, "4" + text);
+    server_.framed_ = server_.frames_.append(frame);
+    server_.framed_text_ = text;
+  }
+  return conn_->send_frame(server_.framed_);
 }
 
 void Client::on_message(std::string_view data, bool binary) {
@@ -274,14 +290,7 @@ Namespace* Server::find(const std::string& name) {
 // passed on again (on_broadcast is not called), or the nodes would echo forever.
 void Namespace::deliver(const Packet& packet, const std::set<std::string>& rooms,
                         const std::set<std::string>& except) {
-  std::string text = encode(packet);
-  std::set<std::string> ids = recipients(rooms, except);
-  if (logs::tracing())
-    logs::trace("sio → %zu socket(s) from the cluster %s", ids.size(),
-                describe(packet).c_str());
-  for (const auto& id : ids)
-    if (auto it = sockets_.find(id); it != sockets_.end() && it->second->client_)
-      it->second->client_->write_encoded(text, packet.attachments);
+  broadcast_encoded(packet, rooms, except, "from the cluster ");
 }
 
 // Shutdown: a copy, since each close removes its Client from the map. Each

@@ -162,6 +162,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   std::string pid_;  // set once the session is saved
   std::string session_offset_;  // where a replay of this session may start
   bool recovered_ = false;
+  uint64_t mark_ = 0;  // Namespace::select(): chosen (or excepted) by that pick
 };
 
 class Namespace {
@@ -189,17 +190,29 @@ class Namespace {
   friend class Socket;
   BroadcastOperator all() { return BroadcastOperator(*this, {}, {}); }
   // The adapter: which sockets are in which room.
-  void add_to_room(const std::string& room, const std::string& id);
+  void add_to_room(const std::string& room, Socket& socket);
   void remove_from_room(const std::string& room, const std::string& id);
+  // The recipients by id (Recovery's and fetchSockets' view of select()).
   std::set<std::string> recipients(const std::set<std::string>& rooms,
-                                   const std::set<std::string>& except) const;
+                                   const std::set<std::string>& except);
+  // The same sockets, each once, as pointers: no set, no copy of an id.
+  std::vector<Socket*> select(const std::set<std::string>& rooms,
+                              const std::set<std::string>& except);
+  // The fast path of a broadcast: one encoding, one frame, one pick (socket.cpp).
+  // origin goes into the --trace line ("from the cluster ", or "").
+  void broadcast_encoded(const Packet& packet, const std::set<std::string>& rooms,
+                         const std::set<std::string>& except, const char* origin);
 
   Server& server_;
   std::string name_;
   std::vector<Middleware> middlewares_;
   ConnectionHandler on_connection_;
   std::map<std::string, std::shared_ptr<Socket>> sockets_;  // by socket id
-  std::map<std::string, std::set<std::string>> rooms_;  // room -> socket ids
+  // room -> its sockets by id (a socket leaves every room before it is freed)
+  std::map<std::string, std::map<std::string, Socket*>> rooms_;
+  uint64_t pick_ = 0;  // select()'s generation: a socket marked with it is taken
+  int broadcasting_ = 0;  // > 0 while a broadcast loop runs (nested ones count)
+  std::vector<std::shared_ptr<Socket>> held_;  // closed during it, freed after
 };
 
 struct Options {
@@ -252,6 +265,10 @@ class Server {
   Options options_;
   std::map<std::string, std::unique_ptr<Namespace>> nsps_;
   std::map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
+  // Client::write_encoded(): the WebSocket frame of the last text sent, shared.
+  net::SharedBuffer frames_;
+  std::string framed_text_;
+  net::SharedSlice framed_;
 };
 
 // Internals
@@ -279,6 +296,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void connect(const std::string& nsp, std::optional<json::Value> auth);
   void open_socket(const std::string& nsp, std::optional<json::Value> auth,
                    std::optional<Recovery::Restored> restored);
+  bool send_shared(const std::string& text);
   void finish(const std::string& reason);
 
   Server& server_;

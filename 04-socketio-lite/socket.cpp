@@ -84,17 +84,31 @@ void BroadcastOperator::emit(const std::string& event, const Args& args) const {
   if (Recovery* recovery = nsp_->server_.recovery;
       recovery && !is_volatile_ && p.type == Type::event)
     return recovery->emit(*nsp_, p, rooms_, except_);
-  std::string text = encode(p);
-  std::set<std::string> ids = nsp_->recipients(rooms_, except_);
-  if (logs::tracing())
-    logs::trace("sio → %zu socket(s) %s", ids.size(), describe(p).c_str());
-  // Looked up one by one: a write that fails may close a socket on the way.
-  for (const auto& id : ids)
-    if (auto it = nsp_->sockets_.find(id);
-        it != nsp_->sockets_.end() && it->second->client_)
-      it->second->client_->write_encoded(text, p.attachments);
+  nsp_->broadcast_encoded(p, rooms_, except_, "");
   // With --redis, the other nodes deliver it to their sockets too (cluster.cpp).
   if (nsp_->server_.on_broadcast) nsp_->server_.on_broadcast(*nsp_, p, rooms_, except_);
+}
+
+// What a broadcast costs per recipient, and what this saves: the packet is
+// encoded once here, its WebSocket frame built once (Client::send_shared), and
+// the recipients are picked by select() into a vector of pointers, not a
+// std::set of id strings (an allocation and a copy of each 20-character id, then a
+// map lookup per id to find the socket). tests/bench/README.md, lesson 04.
+void Namespace::broadcast_encoded(const Packet& packet,
+                                  const std::set<std::string>& rooms,
+                                  const std::set<std::string>& except,
+                                  const char* origin) {
+  std::string text = encode(packet);
+  std::vector<Socket*> chosen = select(rooms, except);
+  if (logs::tracing())
+    logs::trace("sio → %zu socket(s) %s%s", chosen.size(), origin,
+                describe(packet).c_str());
+  // A write may close a socket (its reader too far behind), and its disconnect
+  // handler may close others: closed() parks them in held_ until the loop ends.
+  ++broadcasting_;
+  for (Socket* socket : chosen)
+    if (socket->client_) socket->client_->write_encoded(text, packet.attachments);
+  if (--broadcasting_ == 0) held_.clear();
 }
 
 // Namespace: the adapter (rooms)
@@ -103,8 +117,8 @@ void BroadcastOperator::emit(const std::string& event, const Args& args) const {
 // Joining inserts, leaving erases, and a room nobody is in does not exist. The
 // reference keeps the same two maps (room -> ids here, id -> rooms in the socket).
 
-void Namespace::add_to_room(const std::string& room, const std::string& id) {
-  rooms_[room].insert(id);
+void Namespace::add_to_room(const std::string& room, Socket& socket) {
+  rooms_[room][socket.id()] = &socket;
 }
 
 void Namespace::remove_from_room(const std::string& room, const std::string& id) {
@@ -116,26 +130,43 @@ void Namespace::remove_from_room(const std::string& room, const std::string& id)
 }
 
 // Who a broadcast reaches: the union of the rooms named (or every socket of the
-// namespace), less every socket in an excepted room. A set, so a socket in two
-// of the rooms gets the packet once.
-std::set<std::string> Namespace::recipients(const std::set<std::string>& rooms,
-                                            const std::set<std::string>& except) const {
+// namespace), less every socket in an excepted room, each socket once. Instead
+// of a set, each pick has a new number, pick_: a socket marked with it is
+// already taken or excepted.
+std::vector<Socket*> Namespace::select(const std::set<std::string>& rooms,
+                                       const std::set<std::string>& except) {
   // EXERCISE room-broadcast: the rooms' sockets (all if none), less the except rooms'
-  std::set<std::string> ids;
+  uint64_t mark = ++pick_;
+  for (const auto& room : except)
+    if (auto it = rooms_.find(room); it != rooms_.end())
+      for (const auto& [id, excepted] : it->second)
+        excepted->mark_ = mark;
+  std::vector<Socket*> chosen;
+  auto take = [&](Socket* socket) {
+    if (socket->mark_ == mark) return;
+    socket->mark_ = mark;
+    chosen.push_back(socket);
+  };
   if (rooms.empty()) {
+    chosen.reserve(sockets_.size());
     for (const auto& [id, socket] : sockets_)
-      ids.insert(id);
+      take(socket.get());
   } else {
     for (const auto& room : rooms)
       if (auto it = rooms_.find(room); it != rooms_.end())
-        ids.insert(it->second.begin(), it->second.end());
+        for (const auto& [id, socket] : it->second)
+          take(socket);
   }
-  for (const auto& room : except)
-    if (auto it = rooms_.find(room); it != rooms_.end())
-      for (const auto& id : it->second)
-        ids.erase(id);
-  return ids;
+  return chosen;
   // END EXERCISE room-broadcast
+}
+
+std::set<std::string> Namespace::recipients(const std::set<std::string>& rooms,
+                                            const std::set<std::string>& except) {
+  std::set<std::string> ids;
+  for (Socket* socket : select(rooms, except))
+    ids.insert(socket->id());
+  return ids;
 }
 
 // Socket
@@ -221,7 +252,7 @@ void Socket::emit(const std::string& event, const Args& args, AckCallback callba
 void Socket::join(const std::string& room) {
   if (!client_) return;  // a gone socket joins nothing: it would never leave
   if (!rooms_.insert(room).second) return;
-  nsp_->add_to_room(room, id_);
+  nsp_->add_to_room(room, *this);
   if (!pid_.empty()) nsp_->server_.recovery->save(*this);
 }
 
@@ -333,6 +364,7 @@ void Socket::closed(const std::string& reason) {
   for (const auto& room : rooms_)
     nsp_->remove_from_room(room, id_);
   rooms_.clear();
+  if (nsp_->broadcasting_) nsp_->held_.push_back(keep);  // select() points at it
   nsp_->sockets_.erase(id_);
   if (auto it = client_->sockets_.find(nsp_->name());
       it != client_->sockets_.end() && it->second.get() == this)

@@ -161,5 +161,5 @@ export const stages = [
 export const broken = [
   { name: 'no-namespace', blank: 'sio-namespace' },
   { name: 'sender-not-excepted', file: '04-socketio-lite/socket.cpp',
-    from: 'ids.erase(id);', to: '(void)id;' },
+    from: 'excepted->mark_ = mark;', to: '(void)excepted;' },
 ];
