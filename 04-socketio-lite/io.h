@@ -117,6 +117,8 @@ class Socket : public std::enable_shared_from_this<Socket> {
   void on_disconnect(std::function<void(const std::string& reason)> handler);
 
   void emit(const std::string& event, const Args& args = {});
+  // socket.io's socket.volatile.emit: no offset, never replayed by recovery.
+  void emit_volatile(const std::string& event, const Args& args = {});
   // Asks for an ack; timeout_ms 0 waits until the socket disconnects.
   void emit(const std::string& event, const Args& args, AckCallback callback,
             int64_t timeout_ms = 0);

@@ -261,7 +261,10 @@ void SocketIoChat::on_connection(const std::shared_ptr<sio::Socket>& socket) {
     s->data.set("user", user->as_string());
   }
   // 42["node","a"]: behind a front (make lesson-4-cluster), the page shows its node.
-  if (!options_.node.empty()) s->emit("node", sio::Args{json::Value(options_.node)});
+  // Volatile: sent again on every connection, so never worth replaying (and with
+  // --redis a replayable emit would cost an XADD per connection).
+  if (!options_.node.empty())
+    s->emit_volatile("node", sio::Args{json::Value(options_.node)});
   s->on("room:join",
         [this, s](const auto& args, const auto& ack) { join_room(*s, args, ack); });
   s->on("msg:get",

@@ -218,6 +218,10 @@ void Socket::emit(const std::string& event, const Args& args) {
   send(std::move(p));
 }
 
+void Socket::emit_volatile(const std::string& event, const Args& args) {
+  send(event_packet(event, args));
+}
+
 // Socket.IO v5 "Acknowledgement": the packet carries an id; the client answers
 // with an ACK bearing the same id, and the callback waiting under it is called.
 void Socket::emit(const std::string& event, const Args& args, AckCallback callback,

@@ -68,6 +68,8 @@ describe('lesson 04 cluster behind HAProxy (04-socketio-lite/cluster/haproxy.cfg
       // Still on the node each started on: no session was lost to the other node.
       assert.equal(nodeOf(onA), 'a');
       assert.equal(nodeOf(onB), 'b');
+      // The node event is volatile: its name alone, no recovery offset after it.
+      assert.deepEqual(onA.seen.find(([e]) => e === 'node'), ['node', 'a']);
       assert.ok(onA.connected && onB.connected);
     });
 
