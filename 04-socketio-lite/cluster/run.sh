@@ -29,6 +29,12 @@ trap stop INT TERM EXIT
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$data" --appendonly yes \
   --save '' --loglevel warning &
 pids="$pids $!"
+# The nodes would connect again on their own, but start them once Redis answers, so
+# their first log lines are not "cut off" (5 s at most).
+for _ in $(seq 50); do
+  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
 # With --redis the history lives in Redis: no local log (--data none).
 "$build/lesson-4" --redis "127.0.0.1:$REDIS_PORT" --data none --node a \
   --port "$NODE_A_PORT" "$@" &
