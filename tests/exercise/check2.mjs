@@ -2,9 +2,9 @@
 // (h2c, RFC 9113 §3.3), frames written by hand. Each stage opens its own connection
 // with the preface and an empty SETTINGS frame, then sends its frames; it passes
 // only on the frame (or the GOAWAY code) RFC 9113 and RFC 7541 require.
+import { PREFACE, frame } from '../e2e/lesson2_frames.mjs';
 import { hex } from './runner.mjs';
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const TYPES = ['DATA', 'HEADERS', 'PRIORITY', 'RST_STREAM', 'SETTINGS', 'PUSH_PROMISE',
   'PING', 'GOAWAY', 'WINDOW_UPDATE', 'CONTINUATION'];
 const CODES = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR',
@@ -12,15 +12,6 @@ const CODES = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERR
   'COMPRESSION_ERROR', 'CONNECT_ERROR', 'ENHANCE_YOUR_CALM'];
 const T = { HEADERS: 1, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8 };
 
-// RFC 9113 §4.1: length (24 bits), type, flags, R + stream id (31 bits), payload.
-function frame(type, flags, stream, payload = Buffer.alloc(0)) {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
 const u32 = (n) => {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n >>> 0);
