@@ -465,16 +465,25 @@ describe('lesson 04: the page in headless Chromium', () => {
     async () => {
       // Every WebSocket of the page goes through Playwright, which can cut it the
       // way a network drop would: the page sees its socket close, the server not.
+      // The page's next WebSocket after the cut reaches the server only once the
+      // message "while away" is posted, so that message is one it missed (the page
+      // reconnects within milliseconds, faster than the test can post).
       let route = null;
+      let cut = false;
+      let release;
+      const awayPosted = new Promise((resolve) => { release = resolve; });
       const page = await open('dee', '', (p) => p.routeWebSocket(/\/socket\.io\//, (ws) => {
         route = ws;
-        ws.connectToServer();
+        if (cut) awayPosted.then(() => ws.connectToServer());
+        else ws.connectToServer();
       }));
       const before = await postHttp('general', 'before the cut');
       await shows(page, 'before the cut');
+      cut = true;
       await route.close({ code: 1001, reason: 'cut by the test' });
       await page.waitForSelector('#status[data-connected="false"]');
       const away = await postHttp('general', 'while away');
+      release();
       await page.waitForSelector('#status[data-connected="true"]');
       await shows(page, 'while away');
       // Its session came back with the missed message (connection state recovery),
