@@ -76,6 +76,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   chat::Journal journal(loop, static_cast<size_t>(options.history));
   journal.open({"none", "turn"});
   SocketIoChat app(options, engine, io, journal);
+  // Connection state recovery, as main() wires it on one node (sessions and the
+  // replayable packets in memory): a CONNECT with a pid and an offset reaches it.
+  sio::FileSessionStore sessions;
+  chat::Journal replay_journal(loop, static_cast<size_t>(options.history));
+  sio::JournalReplayLog replay(replay_journal);
+  std::unique_ptr<sio::Recovery> recovery;
+  if (!options.protocol_echo) {
+    replay_journal.open({"none", "turn"});
+    sessions.open("none");
+    recovery = std::make_unique<sio::Recovery>(
+        io, sio::RecoveryOptions{options.recovery_window_ms}, sessions, replay);
+    io.recovery = recovery.get();
+  }
   engine_options.path = "/engine.io/";
   eio::Server echo_engine(loop, engine_options);
   if (options.protocol_echo) {
