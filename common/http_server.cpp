@@ -11,8 +11,14 @@ struct Session : std::enable_shared_from_this<Session> {
   std::weak_ptr<net::Connection> conn;
   uint64_t id;
   std::shared_ptr<Exchange> current;  // being handled, or held
-  loop::TimerId timer = 0;
+  // The head or idle timeout. A keep-alive connection moves its deadline on every
+  // request; the timer is left where it is and, when it fires early, set again for
+  // what is left, so a request costs no timer of its own (arm_timer()).
+  loop::TimerId timer = 0;  // 0: none set
+  int64_t timer_at = 0;  // when it fires
+  int64_t deadline = 0;  // when the connection times out; 0: an exchange is running
   bool partial = false;  // part of a request head has arrived
+  bool paused = false;  // we paused the connection while an exchange is held
   bool detached = false;
   Progress progress;  // of a chunked body still arriving
   bool continue_sent = false;  // 100 Continue, for the request being read
@@ -20,7 +26,10 @@ struct Session : std::enable_shared_from_this<Session> {
   size_t on_input(std::string_view in);
   void fail(int status, const std::string& reason);
   void arm_timer();
+  void set_timer(int64_t ms);
   void finish(Exchange& ex, Response r);
+  void finish(Exchange& ex, SharedResponse& shared);
+  void next_request(net::Connection& c, bool keep_alive);
 };
 
 void trace_message(uint64_t id, const char* arrow, std::string_view bytes) {
@@ -60,14 +69,28 @@ void Server::serve(const std::shared_ptr<net::Connection>& conn) {
   s->arm_timer();
 }
 
+// Starts the head timeout (partial) or the idle timeout. A timer set to fire no
+// later than the new deadline is kept: it sets itself again when it fires early.
 void Session::arm_timer() {
-  server->loop_.cancel(timer);
   int64_t ms =
       partial ? server->options_.head_timeout_ms : server->options_.idle_timeout_ms;
+  int64_t now = loop::Loop::now_ms();
+  deadline = now + ms;
+  if (timer && timer_at <= deadline) return;
+  server->loop_.cancel(timer);
+  set_timer(ms);
+}
+
+void Session::set_timer(int64_t ms) {
+  timer_at = loop::Loop::now_ms() + ms;
   std::weak_ptr<Session> weak = shared_from_this();
   timer = server->loop_.after(ms, [weak] {
     auto self = weak.lock();
-    if (!self || self->current || self->detached) return;
+    if (!self) return;
+    self->timer = 0;
+    if (self->current || self->detached || self->deadline == 0) return;
+    int64_t left = self->deadline - loop::Loop::now_ms();
+    if (left > 0) return self->set_timer(left);  // the deadline moved on
     if (self->partial) {
       // RFC 9110 §15.5.9: 408 when the client did not finish its request in time.
       self->fail(408, "request head not complete within " +
@@ -92,7 +115,7 @@ void Session::fail(int status, const std::string& reason) {
 
 size_t Session::on_input(std::string_view in) {
   size_t used = 0;
-  while (!current && !detached) {
+  while (!current && !detached && used < in.size()) {
     auto c = conn.lock();
     if (!c || !c->open()) return in.size();
     auto ex = std::make_shared<Exchange>();
@@ -122,7 +145,7 @@ size_t Session::on_input(std::string_view in) {
     used += r.consumed;
     partial = false;
     continue_sent = false;
-    server->loop_.cancel(timer);
+    deadline = 0;  // no timeout while the exchange runs (the timer, if set, stays)
     ex->session_ = shared_from_this();
     ex->connection_id_ = id;
     // RFC 9110 §9.3.2: HEAD is answered as GET would be, without the content. The
@@ -138,7 +161,12 @@ size_t Session::on_input(std::string_view in) {
       server->handler_(ex);
   }
   if (current && !detached) {
-    if (auto c = conn.lock()) c->pause();  // read nothing more until it is answered
+    // Read nothing more until it is answered (an exchange answered at once, as
+    // most are, never pauses: the loop above reads the next request itself).
+    if (auto c = conn.lock()) {
+      c->pause();
+      paused = true;
+    }
   }
   return used;
 }
@@ -151,22 +179,37 @@ void Session::finish(Exchange& ex, Response r) {
   // RFC 9112 §9.3: an HTTP/1.0 connection persists only if the answer says so.
   if (keep_alive && ex.request_.minor_version == 0 && r.status != 101)
     r.headers.push_back({"Connection", "keep-alive"});
-  if (ex.head_only_) {
-    std::string bytes = serialize(r, keep_alive);
-    bytes.resize(bytes.size() - r.body.size());
-    trace_message(id, "→", bytes);
-    c->send(bytes);
-  } else {
-    std::string bytes = serialize(r, keep_alive);
-    trace_message(id, "→", bytes);
-    c->send(bytes);
-  }
+  std::string bytes = serialize(r, keep_alive);
+  if (ex.head_only_) bytes.resize(bytes.size() - r.body.size());
+  trace_message(id, "→", bytes);
+  c->send(bytes);
+  next_request(*c, keep_alive);
+}
+
+void Session::finish(Exchange& ex, SharedResponse& shared) {
+  // The shared bytes are a keep-alive HTTP/1.1 answer with its content.
+  if (ex.head_only_ || !ex.request_.keep_alive || ex.request_.minor_version == 0)
+    return finish(ex, shared.response());
+  auto c = conn.lock();
+  current.reset();
+  if (!c || !c->open()) return;
+  const net::SharedSlice& bytes = shared.bytes();
+  if (logs::tracing()) trace_message(id, "→", bytes.view());
+  c->send(bytes);
+  next_request(*c, true);
+}
+
+// After an answer: close, or wait for the next request.
+void Session::next_request(net::Connection& c, bool keep_alive) {
   if (!keep_alive) {
-    c->close_after_flush();
+    c.close_after_flush();
     return;
   }
   arm_timer();
-  c->resume();  // parse what is already buffered (pipelined requests)
+  if (paused) {
+    paused = false;
+    c.resume();  // parse what is already buffered (pipelined requests)
+  }
 }
 
 void Exchange::respond(Response response) {
@@ -174,6 +217,23 @@ void Exchange::respond(Response response) {
   answered_ = true;
   on_gone_ = nullptr;
   if (auto s = session_.lock()) s->finish(*this, std::move(response));
+}
+
+void Exchange::respond(SharedResponse& shared) {
+  if (answered_) return;
+  answered_ = true;
+  on_gone_ = nullptr;
+  if (auto s = session_.lock()) s->finish(*this, shared);
+}
+
+const net::SharedSlice& SharedResponse::bytes() {
+  const std::string& date = http_date();
+  if (!bytes_.chunk || date_ != date) {
+    auto chunk = std::make_shared<const std::string>(serialize(response_, true));
+    bytes_ = net::SharedSlice{chunk, 0, chunk->size()};
+    date_ = date;
+  }
+  return bytes_;
 }
 
 bool Exchange::connected() const {
@@ -191,6 +251,7 @@ std::shared_ptr<net::Connection> Exchange::take_over() {
   s->detached = true;
   s->current.reset();
   s->server->loop_.cancel(s->timer);
+  s->timer = 0;
   auto c = s->conn.lock();
   if (c) {
     c->set_close_handler(nullptr);

@@ -73,6 +73,26 @@ describe('lesson 01: long polling', () => {
     assert.equal(code, 0, 'exits 0 on SIGTERM');
   });
 
+  test('RFC 9110 §15.5.9: a head begun after a keep-alive answer gets 408 at ' +
+    '--head-timeout, not at the later idle timeout', T, async () => {
+    // After the 404, the connection's idle timer (60 s) is set; the head that
+    // follows must still be cut off at the head timeout (500 ms here).
+    const r = await raw(server.port, '', {
+      pace: (sock) => {
+        let text = '';
+        sock.on('data', (c) => {
+          if (text.includes('not found\n')) return;
+          text += c.toString('latin1');
+          if (text.includes('not found\n')) sock.write('GET /messages HTTP/1.1\r\nHo');
+        });
+        sock.write('GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n');
+      },
+    });
+    assert.equal(statusOf(r.text), 404);
+    assert.match(r.text, /not found\n[^]*HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.ok(r.closed);
+  });
+
   test('a long poll is held until a message is posted, then answered with it', T, async () => {
     const { json: start } = await request(server.port, 'GET', '/messages');
     const since = start.messages.at(-1)?.id ?? 0;
