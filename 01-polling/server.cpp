@@ -84,23 +84,26 @@ class PollingChat {
   void wake_polls();
   static std::string page_json(const chat::Page& page,
                                const std::string* history = nullptr);
-  const std::string& page_json_since(uint64_t since, const chat::Page& page);
+  http::SharedResponse& answer_since(uint64_t since, const chat::Page& page);
 
   loop::Loop& loop_;
   Options options_;
   chat::Room& room_;
   const chat::Journal& journal_;  // for the history's id
   std::unordered_map<uint64_t, HeldPoll> held_;  // by a poll number of our own
-  // Bodies of answers to ?since=ID, valid while the room's last id is bodies_for_.
+  // Answers to ?since=ID, valid while the room's last id is bodies_for_.
   struct Body {
     uint64_t missed = 0;
     size_t count = 0;
-    std::string json;
+    http::SharedResponse answer;
   };
   static constexpr size_t kMaxBodies = 16;
   std::unordered_map<uint64_t, Body> bodies_;
   uint64_t bodies_for_ = 0;
-  std::string uncached_;  // the answer for an id past kMaxBodies
+  http::SharedResponse uncached_;  // the answer for an id past kMaxBodies
+  // The page's files never change: each answer is made once (again each second,
+  // for its Date) and shared, instead of copying the file for every request.
+  std::unordered_map<const assets::Asset*, http::SharedResponse> assets_;
   uint64_t next_poll_ = 1;
 };
 
@@ -124,7 +127,10 @@ void PollingChat::handle(const std::shared_ptr<http::Exchange>& ex) {
 }
 
 void PollingChat::serve_asset(const std::shared_ptr<http::Exchange>& ex) {
-  ex->respond(http::asset_response(*assets::find(ex->request().path)));
+  const assets::Asset* asset = assets::find(ex->request().path);
+  auto [it, fresh] = assets_.try_emplace(asset);
+  if (fresh) it->second = http::SharedResponse(http::asset_response(*asset));
+  ex->respond(it->second);
 }
 
 // {"messages":[{...},{...}],"missed":0}, then ,"history_id":"..." if given
@@ -143,28 +149,30 @@ std::string PollingChat::page_json(const chat::Page& page, const std::string* hi
   return out;
 }
 
-// The answer to ?since=ID, encoded once for every client that asks with the same
-// ID until the room changes. In a busy room the clients poll again, one after
-// the other, with the same id; encoding the page once per client was 60% of the
-// server's instructions (tests/bench/README.md). The page's count and missed are
-// compared too, so a body is never served for a room that has moved on.
-// At most kMaxBodies ids are kept: a client asking for since=0, 1, 2... one after
-// the other would otherwise keep a page per id, their sizes summing to the square
-// of the history's.
-const std::string& PollingChat::page_json_since(uint64_t since, const chat::Page& page) {
+// The answer to ?since=ID, encoded and serialized once for every client that asks
+// with the same ID until the room changes. In a busy room the clients poll again,
+// one after the other, with the same id; encoding the page once per client was 60%
+// of the server's instructions, and serializing and copying the answer per client
+// 40% of what was left (tests/bench/README.md, items 8 and 10). The page's count
+// and missed are compared too, so an answer is never served for a room that has
+// moved on. At most kMaxBodies ids are kept: a client asking for since=0, 1, 2...
+// one after the other would otherwise keep a page per id, their sizes summing to
+// the square of the history's.
+http::SharedResponse& PollingChat::answer_since(uint64_t since, const chat::Page& page) {
   if (room_.last_id() != bodies_for_) {
     bodies_.clear();
     bodies_for_ = room_.last_id();
   }
   if (bodies_.size() >= kMaxBodies && !bodies_.count(since)) {
-    uncached_ = page_json(page);
+    uncached_ = http::SharedResponse(http::json_response(200, page_json(page)));
     return uncached_;
   }
   auto [it, fresh] = bodies_.try_emplace(since);
   Body& body = it->second;
   if (fresh || body.missed != page.missed || body.count != page.messages.size())
-    body = Body{page.missed, page.messages.size(), page_json(page)};
-  return body.json;
+    body = Body{page.missed, page.messages.size(),
+                http::SharedResponse(http::json_response(200, page_json(page)))};
+  return body.answer;
 }
 
 // Reads ?since=ID: absent means "I have nothing yet"; anything but digits is a 400.
@@ -198,7 +206,7 @@ void PollingChat::get_messages(const std::shared_ptr<http::Exchange>& ex) {
   bool hold = !(wait && *wait == "0");
   // Something to say, or short polling: answer now.
   if (!page.messages.empty() || !hold)
-    return ex->respond(http::json_response(200, page_json_since(*since, page)));
+    return ex->respond(answer_since(*since, page));
   // END EXERCISE answer-now
 
   // Nothing new: hold the request. It is answered by wake_polls() when a message
@@ -210,8 +218,7 @@ void PollingChat::get_messages(const std::shared_ptr<http::Exchange>& ex) {
     if (it == held_.end()) return;
     HeldPoll poll = std::move(it->second);
     held_.erase(it);
-    poll.exchange->respond(
-        http::json_response(200, page_json_since(poll.since, room_.after(poll.since))));
+    poll.exchange->respond(answer_since(poll.since, room_.after(poll.since)));
   });
   // If the browser goes away first (tab closed), forget the poll and its timer.
   ex->on_gone([this, id] {
@@ -256,8 +263,7 @@ void PollingChat::wake_polls() {
   held_.clear();
   for (auto& [id, poll] : held) {
     loop_.cancel(poll.timeout);
-    poll.exchange->respond(
-        http::json_response(200, page_json_since(poll.since, room_.after(poll.since))));
+    poll.exchange->respond(answer_since(poll.since, room_.after(poll.since)));
   }
   // END EXERCISE wake-polls
 }

@@ -187,6 +187,60 @@ describe('lesson 01: HTTP/1.1 rules', () => {
     assert.equal(plain.headers.connection, 'close');
   });
 
+  test('RFC 9110 §9.3.2, RFC 9112 §9.3: polls woken by one post share one answer, ' +
+    'except HEAD, HTTP/1.0 and Connection: close, which get their own', T, async () => {
+    const { messages } = JSON.parse((await request(server.port,
+      `GET /messages HTTP/1.1\r\n${H}\r\n`)).body);
+    const since = messages.at(-1)?.id ?? 0;
+    const target = `/messages?since=${since}`;
+    // Holds a poll on its own connection; resolves with its whole answer, raw.
+    const poll = (bytes, head) => new Promise((resolve, reject) => {
+      const sock = net.connect(server.port, '127.0.0.1');
+      let data = Buffer.alloc(0);
+      const done = () => {
+        sock.destroy();
+        resolve(data.toString('latin1'));
+      };
+      sock.on('data', (c) => {
+        data = Buffer.concat([data, c]);
+        const text = data.toString('latin1');
+        const end = text.indexOf('\r\n\r\n');
+        const length = Number(/\r\ncontent-length: (\d+)/i.exec(text)?.[1]);
+        if (end >= 0 && (head || text.length - end - 4 >= length)) done();
+      });
+      sock.on('close', done);
+      sock.on('error', reject);
+      sock.write(bytes);
+    });
+    const plain = `GET ${target} HTTP/1.1\r\n${H}\r\n`;
+    const polls = [poll(plain), poll(plain),
+      poll(`HEAD ${target} HTTP/1.1\r\n${H}\r\n`, true),
+      poll(`GET ${target} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n`),
+      poll(`GET ${target} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`)];
+    const posted = await request(server.port, post('{"user":"ada","text":"shared"}'));
+    assert.equal(posted.status, 201);
+    const [a, b, head, old, close] = await Promise.all(polls);
+    // The same bytes for both plain polls, with a current IMF-fixdate.
+    assert.equal(a, b);
+    const [got] = responses(Buffer.from(a, 'latin1'));
+    assert.equal(got.status, 200);
+    assert.match(got.headers.date, /^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$/);
+    assert.equal(JSON.parse(got.body).messages.at(-1).text, 'shared');
+    assert.equal(got.headers.connection, undefined);
+    // HEAD: the same head, no content.
+    assert.ok(head.endsWith('\r\n\r\n'));
+    const [h] = responses(Buffer.from(head, 'latin1'));
+    assert.equal(h.headers['content-length'], got.headers['content-length']);
+    assert.equal(h.headers['content-type'], 'application/json');
+    // HTTP/1.0 keep-alive and Connection: close say so, with the same content.
+    const [o] = responses(Buffer.from(old, 'latin1'));
+    assert.equal(o.headers.connection, 'keep-alive');
+    assert.equal(o.body, got.body);
+    const [c] = responses(Buffer.from(close, 'latin1'));
+    assert.equal(c.headers.connection, 'close');
+    assert.equal(c.body, got.body);
+  });
+
   test('RFC 9112 §2.2, §7.1.2: a bare LF after the last chunk is refused, not trailers',
     T, async () => {
       const smuggle = chunkedPost(
