@@ -167,6 +167,10 @@ size_t Session::on_input(std::string_view in) {
       c->pause();
       paused = true;
     }
+    // A held exchange has no timeout here (a long poll has its own): an idle
+    // connection holding one keeps no timer (~150 bytes of server memory each).
+    server->loop_.cancel(timer);
+    timer = 0;
   }
   return used;
 }
