@@ -100,8 +100,9 @@ Page Room::after(uint64_t since) const {
   size_t start = since + 1 < first ? 0 : static_cast<size_t>(since + 1 - first);
   // Sized once: growing it one push at a time was half of this function's cost.
   if (start < messages_.size() && messages_[start].id <= visible_)
-    page.messages.reserve(std::min(messages_.size() - start,
-                                   static_cast<size_t>(visible_ - messages_[start].id + 1)));
+    page.messages.reserve(
+        std::min(messages_.size() - start,
+                 static_cast<size_t>(visible_ - messages_[start].id + 1)));
   for (size_t i = start; i < messages_.size() && messages_[i].id <= visible_; ++i)
     page.messages.push_back(&messages_[i]);
   return page;

@@ -30,10 +30,11 @@ struct Session;
 // every client woken in a turn (a long-polling broadcast), or a file that never
 // changes. respond(Response) builds, serializes and copies the whole answer into
 // each connection's output; respond(SharedResponse&) queues a reference to bytes
-// made once (a net::SharedSlice), which saved ~40% of lesson 01's instructions per
-// answer (tests/bench/README.md, item 10). The bytes are made again when the Date
-// changes (once a second). An exchange they do not fit as they are (HEAD, HTTP/1.0,
-// Connection: close) is answered from a copy of the Response instead.
+// made once (a net::SharedSlice). Serializing and copying were a quarter of lesson
+// 01's instructions per answer (tests/bench/README.md, item 10). The bytes are
+// made again when the Date changes (once a second). An exchange they do not fit
+// as they are (HEAD, HTTP/1.0, Connection: close) is answered from a copy of the
+// Response instead.
 class SharedResponse {
  public:
   SharedResponse() = default;
