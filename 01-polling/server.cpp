@@ -151,13 +151,13 @@ std::string PollingChat::page_json(const chat::Page& page, const std::string* hi
 
 // The answer to ?since=ID, encoded and serialized once for every client that asks
 // with the same ID until the room changes. In a busy room the clients poll again,
-// one after the other, with the same id; encoding the page once per client was 60%
-// of the server's instructions, and serializing and copying the answer per client
-// 40% of what was left (tests/bench/README.md, items 8 and 10). The page's count
-// and missed are compared too, so an answer is never served for a room that has
-// moved on. At most kMaxBodies ids are kept: a client asking for since=0, 1, 2...
-// one after the other would otherwise keep a page per id, their sizes summing to
-// the square of the history's.
+// one after the other, with the same id; encoding the page once per client was
+// 60% of the server's instructions, and serializing and copying the answer per
+// client a quarter of what was left (tests/bench/README.md, items 8 and 10). The
+// page's count and missed are compared too, so an answer is never served for a
+// room that has moved on. At most kMaxBodies ids are kept: a client asking for
+// since=0, 1, 2... one after the other would otherwise keep a page per id, their
+// sizes summing to the square of the history's.
 http::SharedResponse& PollingChat::answer_since(uint64_t since, const chat::Page& page) {
   if (room_.last_id() != bodies_for_) {
     bodies_.clear();
@@ -205,8 +205,7 @@ void PollingChat::get_messages(const std::shared_ptr<http::Exchange>& ex) {
   auto wait = ex->request().param("wait");
   bool hold = !(wait && *wait == "0");
   // Something to say, or short polling: answer now.
-  if (!page.messages.empty() || !hold)
-    return ex->respond(answer_since(*since, page));
+  if (!page.messages.empty() || !hold) return ex->respond(answer_since(*since, page));
   // END EXERCISE answer-now
 
   // Nothing new: hold the request. It is answered by wake_polls() when a message
