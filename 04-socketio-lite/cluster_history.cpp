@@ -15,7 +15,7 @@
 // from the stream, and the stream's broadcasts come in the order of the ids.
 //
 // The script is sent once per connection (SCRIPT LOAD, whose answer is its SHA1)
-// and each post names it by that SHA1 (EVALSHA): ~40 bytes instead of its ~1.3 KB
+// and each post names it by that SHA1 (EVALSHA): ~40 bytes instead of its ~950 bytes
 // of text, which Redis would otherwise read and hash again for every post. A
 // Redis that has forgotten it (SCRIPT FLUSH; a restart closes the connection,
 // and the node loads it again on reconnecting) answers NOSCRIPT without running
