@@ -57,6 +57,7 @@ void Adapter::start() {
       logs::warn("cluster: %llu broadcast(s) made while cut off reached this node only",
                  (unsigned long long)unpublished_);
     unpublished_ = 0;
+    load_post_script();  // first: every post on this connection comes after it
     load_history_id();
     resolve_in_doubt();
     recover();

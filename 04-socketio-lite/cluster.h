@@ -200,7 +200,7 @@ class Adapter {
   void apply(sio::Namespace& nsp, MessageType type, const json::Value& data,
              std::vector<std::string> buffers, const std::string& id);
   struct Pending {  // a post sent as a script whose answer has not come
-    std::vector<std::string> script;
+    std::vector<std::string> args;  // numkeys, KEYS, ARGV (after EVAL or EVALSHA)
     std::string token;  // in the entry's "tok" field: this post's, none other's
     std::string room;
     std::set<std::string> except;
@@ -208,7 +208,10 @@ class Adapter {
     loop::TimerId timer = 0;
   };
   void load_history_id();
-  void run_post(const std::shared_ptr<Pending>& pending);
+  void load_post_script();
+  // EVALSHA of the loaded script, or EVAL with its text when Redis has not said
+  // its SHA1 yet or answered NOSCRIPT (`by_text`).
+  void run_post(const std::shared_ptr<Pending>& pending, bool by_text = false);
   void resolve_in_doubt();
   void subscribe();
   void on_request(const std::string& payload);
@@ -232,6 +235,7 @@ class Adapter {
   bool recovering_ = false;
   loop::TimerId read_retry_ = 0;
   std::string history_id_;
+  std::string post_sha_;  // SCRIPT LOAD's answer: the post script's SHA1, in hex
   uint64_t posts_ = 0;  // numbers this node's post tokens
   // Posts whose script reply was lost with the connection: asked again once
   // Redis is back; their posters are answered by then, or after kInDoubtMs.

@@ -6,13 +6,21 @@
 // lets Redis pick the next sequence number, so Redis numbers the messages, one
 // counter per room, whichever node posts. The message id is that sequence number.
 //
-// A post is one Lua script (EVAL), so Redis runs it whole or not at all:
+// A post is one Lua script, so Redis runs it whole or not at all:
 //   1. a post already stored (a retried cid) gets the stored message back;
 //   2. XADD chat:history:<room> MAXLEN <history> 0-* user .. text .. time .. cid ..
 //   3. XADD socket.io ... data {"packet":{"type":2,"data":["msg:new",{"id":<n>,...
 //      the broadcast other nodes deliver, with the id Redis just gave.
 // The history and the broadcast cannot part: no acknowledged post is missing
 // from the stream, and the stream's broadcasts come in the order of the ids.
+//
+// The script is sent once per connection (SCRIPT LOAD, whose answer is its SHA1)
+// and each post names it by that SHA1 (EVALSHA): ~40 bytes instead of its ~950 bytes
+// of text, which Redis would otherwise read and hash again for every post. A
+// Redis that has forgotten it (SCRIPT FLUSH; a restart closes the connection,
+// and the node loads it again on reconnecting) answers NOSCRIPT without running
+// anything, so the post is sent again as EVAL with the text: never lost, never
+// stored twice.
 #include <algorithm>
 #include <charconv>
 
@@ -88,6 +96,21 @@ static std::string field(const redis::Reply& entry, const std::string& name) {
   return "";
 }
 
+// On every (re)connection, before any post: Redis keeps the script and answers
+// its SHA1. Commands on one connection run in order, so every EVALSHA sent after
+// this finds it (unless Redis's script cache is flushed meanwhile: NOSCRIPT).
+void Adapter::load_post_script() {
+  commands_.command({"SCRIPT", "LOAD", kPostScript}, [this](const redis::Reply& r) {
+    if (r.type == redis::Type::bulk) {
+      post_sha_ = r.str;
+      return;
+    }
+    if (commands_.connected())  // refused: posts carry the script's text instead
+      logs::warn("cluster: SCRIPT LOAD refused (%s); posts are sent with EVAL",
+                 redis::describe(r).c_str());
+  });
+}
+
 // On every (re)connection: the cluster's history id, made by the first node
 // that asks (SET NX) and kept in Redis with the histories it names.
 void Adapter::load_history_id() {
@@ -131,24 +154,22 @@ void Adapter::post(const std::string& room, chat::Post post, const std::string& 
   pending->room = room;
   pending->except = std::move(excepted);
   pending->done = std::move(done);
-  pending->script = {"EVAL",
-                     kPostScript,
-                     "3",
-                     history_key(room),
-                     "chat:cid:" + room + ":" + post.cid,
-                     options_.stream_name,
-                     m.user,
-                     m.text,
-                     std::to_string(m.time),
-                     m.cid,
-                     std::to_string(options_.history),
-                     uid_,
-                     "/",
-                     std::to_string(options_.max_len),
-                     data.substr(0, at),
-                     data.substr(at + 1),
-                     token,
-                     "post"};
+  pending->args = {"3",
+                   history_key(room),
+                   "chat:cid:" + room + ":" + post.cid,
+                   options_.stream_name,
+                   m.user,
+                   m.text,
+                   std::to_string(m.time),
+                   m.cid,
+                   std::to_string(options_.history),
+                   uid_,
+                   "/",
+                   std::to_string(options_.max_len),
+                   data.substr(0, at),
+                   data.substr(at + 1),
+                   token,
+                   "post"};
   run_post(pending);
 }
 
@@ -156,16 +177,34 @@ void Adapter::post(const std::string& room, chat::Post post, const std::string& 
 // retry), [2] not stored (only a check). A reply lost with the connection leaves the post
 // in doubt: Redis may have run the script. It is asked again (the token makes
 // that safe) once Redis is back, and the poster waits for that, for a while.
-void Adapter::run_post(const std::shared_ptr<Pending>& pending) {
-  commands_.command(pending->script, [this, pending](const redis::Reply& r) {
+void Adapter::run_post(const std::shared_ptr<Pending>& pending, bool by_text) {
+  std::vector<std::string> command;
+  command.reserve(pending->args.size() + 2);
+  if (by_text || post_sha_.empty()) {
+    command.push_back("EVAL");
+    command.push_back(kPostScript);
+  } else {
+    command.push_back("EVALSHA");
+    command.push_back(post_sha_);
+  }
+  command.insert(command.end(), pending->args.begin(), pending->args.end());
+  commands_.command(std::move(command), [this, pending](const redis::Reply& r) {
     chat::Posted p;
+    // Redis has no script by that SHA1, so it ran nothing: the same post again,
+    // with the script's text (which Redis then keeps, so EVALSHA works again).
+    // Posts already on the wire get NOSCRIPT too and are sent again after this
+    // one, in their order; a post made meanwhile may be stored between them.
+    if (r.is_error() && r.str.rfind("NOSCRIPT", 0) == 0) {
+      logs::warn("cluster: redis lost the post script (NOSCRIPT); sent with EVAL");
+      return run_post(pending, true);
+    }
     if (r.is_error() && r.str == "ERR connection lost") {
       in_doubt_.push_back(pending);
       if (!pending->timer)
         pending->timer = loop_.after(kInDoubtMs, [pending] {
           pending->timer = 0;
           // From now on only looked up: stored late, it would surprise its poster.
-          pending->script.back() = "check";
+          pending->args.back() = "check";
           chat::Posted late;
           late.error =
               "cluster: cut off from redis before it confirmed the post; it is stored"
@@ -220,7 +259,7 @@ void Adapter::resolve_in_doubt() {
   if (!posts.empty())
     logs::info("cluster: asking redis again about %zu post(s) in doubt", posts.size());
   for (auto& pending : posts) {
-    if (pending->script.back() == "post") pending->script.back() = "again";
+    if (pending->args.back() == "post") pending->args.back() = "again";
     run_post(pending);
   }
 }

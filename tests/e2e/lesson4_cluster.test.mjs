@@ -146,6 +146,36 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
       assert.equal(last.messages.at(-1).id, viaHttp.id);
     });
 
+  test('a post runs the script loaded once, by its SHA1; after NOSCRIPT it is sent again' +
+    ' with EVAL and stored once', T, async () => {
+    const onA = await member(a.url, 'ada', 'random');
+    const onB = await member(b.url, 'bob', 'random');
+    const calls = async (name) => {
+      const stats = await client.sendCommand(['INFO', 'commandstats']);
+      return Number(stats.match(new RegExp(`cmdstat_${name}:calls=(\\d+)`))?.[1] ?? 0);
+    };
+    const [sha0, eval0] = [await calls('evalsha'), await calls('eval')];
+    const first = await post(onA, 'by its sha');
+    assert.equal(await calls('evalsha'), sha0 + 1, 'the post is one EVALSHA');
+    assert.equal(await calls('eval'), eval0, 'and no EVAL');
+    // Redis forgets its scripts without closing the connection (a restart closes
+    // it, and the node loads the script again when it reconnects).
+    await client.sendCommand(['SCRIPT', 'FLUSH']);
+    const again = await Promise.all(['after flush 1', 'after flush 2'].map((t) => post(onA, t)));
+    assert.deepEqual(again.map((m) => m.id), [first.id + 1, first.id + 2]);
+    assert.ok(await calls('eval') > eval0, 'NOSCRIPT was answered by sending the post with EVAL');
+    const last = await post(onA, 'by its sha again');
+    await until(() => texts(onB).includes('by its sha again'));
+    // Each once, in order, in the history and on the other node.
+    const page = await onB.timeout(10_000).emitWithAck('msg:get',
+      { room: 'random', since: first.id - 1 });
+    const posted = ['by its sha', 'after flush 1', 'after flush 2', 'by its sha again'];
+    assert.deepEqual(page.messages.map((m) => m.text), posted);
+    assert.deepEqual(page.messages.map((m) => m.id), [0, 1, 2, 3].map((i) => first.id + i));
+    assert.deepEqual(texts(onB), posted);
+    assert.equal(last.id, first.id + 3);
+  });
+
   test('bad entries and bad requests are skipped with the rule named; the node reads on',
     T, async () => {
       const onA = await member(a.url, 'ada', 'general');

@@ -141,11 +141,11 @@ describe('lesson 04 cluster: Redis restarted while 4 posters post', () => {
       const reader = await member(b.url, 'reader', 'random');
       await client.sendCommand(['CLIENT', 'PAUSE', '30000', 'WRITE']);
       const acked = post(poster, 'in doubt');
-      // The node's command connection, held in its EVAL by the pause.
+      // The node's command connection, held in its EVALSHA by the pause.
       let id;
       await until(async () => {
         const list = await client.sendCommand(['CLIENT', 'LIST']);
-        id = /^id=(\d+) .* flags=\w*b\w* .* cmd=eval\b/m.exec(list)?.[1];
+        id = /^id=(\d+) .* flags=\w*b\w* .* cmd=evalsha\b/m.exec(list)?.[1];
         return id;
       });
       await client.sendCommand(['CLIENT', 'KILL', 'ID', id]);
