@@ -276,9 +276,13 @@ void Socket::send_frame(std::string_view frame) {
   conn_->send(frame);
 }
 
+// A broadcast's delivery, so the cheapest path: unlike the other senders it takes
+// no owning reference to this socket for the call (two atomic operations, ~35
+// instructions per delivery). None is needed: a full output buffer closes the
+// connection inside conn_->send(), whose close handler holds the socket while
+// it reports, and nothing here touches the socket after that call.
 void Socket::send_frame(const net::SharedSlice& frame) {
   if (state_ != State::open || !conn_->open()) return;
-  auto keep = weak_from_this().lock();  // a full output buffer closes, and reports
   if (logs::tracing()) trace_sent(id_, frame.view());
   conn_->send(frame);
 }
