@@ -237,7 +237,7 @@ size_t Socket::on_input(std::string_view in) {
       case Event::Kind::pong:
         // RFC 6455 §5.5.3: an unsolicited Pong is ignored; the one we wait for
         // carries our Ping's payload.
-        if (pong_deadline_ && e.payload == ping_payload_) {
+        if (pong_deadline_ && e.payload == std::to_string(ping_sent_ms_)) {
           loop_.cancel(pong_deadline_);
           pong_deadline_ = 0;
           schedule_ping();
@@ -367,8 +367,9 @@ void Socket::schedule_ping() {
     auto self = weak.lock();
     if (!self || self->state_ != State::open) return;
     self->ping_timer_ = 0;
-    self->ping_payload_ = std::to_string(loop::Loop::now_ms());
-    self->write(Opcode::ping, self->ping_payload_);
+    // Kept as a number, not a string: 24 bytes less on every idle socket.
+    self->ping_sent_ms_ = loop::Loop::now_ms();
+    self->write(Opcode::ping, std::to_string(self->ping_sent_ms_));
     self->pong_deadline_ = self->loop_.after(self->options_.pong_timeout_ms, [weak] {
       auto self = weak.lock();
       if (!self || self->state_ != State::open) return;
