@@ -237,7 +237,7 @@ size_t Socket::on_input(std::string_view in) {
       case Event::Kind::pong:
         // RFC 6455 §5.5.3: an unsolicited Pong is ignored; the one we wait for
         // carries our Ping's payload.
-        if (pong_deadline_ && e.payload == ping_payload_) {
+        if (pong_deadline_ && e.payload == std::to_string(ping_sent_ms_)) {
           loop_.cancel(pong_deadline_);
           pong_deadline_ = 0;
           schedule_ping();
@@ -276,9 +276,13 @@ void Socket::send_frame(std::string_view frame) {
   conn_->send(frame);
 }
 
+// A broadcast's delivery, so the cheapest path: unlike the other senders it takes
+// no owning reference to this socket for the call (two atomic operations, ~35
+// instructions per delivery). None is needed: a full output buffer closes the
+// connection inside conn_->send(), whose close handler holds the socket while
+// it reports, and nothing here touches the socket after that call.
 void Socket::send_frame(const net::SharedSlice& frame) {
   if (state_ != State::open || !conn_->open()) return;
-  auto keep = weak_from_this().lock();  // a full output buffer closes, and reports
   if (logs::tracing()) trace_sent(id_, frame.view());
   conn_->send(frame);
 }
@@ -363,8 +367,9 @@ void Socket::schedule_ping() {
     auto self = weak.lock();
     if (!self || self->state_ != State::open) return;
     self->ping_timer_ = 0;
-    self->ping_payload_ = std::to_string(loop::Loop::now_ms());
-    self->write(Opcode::ping, self->ping_payload_);
+    // Kept as a number, not a string: 24 bytes less on every idle socket.
+    self->ping_sent_ms_ = loop::Loop::now_ms();
+    self->write(Opcode::ping, std::to_string(self->ping_sent_ms_));
     self->pong_deadline_ = self->loop_.after(self->options_.pong_timeout_ms, [weak] {
       auto self = weak.lock();
       if (!self || self->state_ != State::open) return;

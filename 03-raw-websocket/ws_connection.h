@@ -86,7 +86,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   loop::TimerId ping_timer_ = 0;
   loop::TimerId pong_deadline_ = 0;
   loop::TimerId close_timer_ = 0;
-  std::string ping_payload_;  // what the pong we wait for must carry
+  int64_t ping_sent_ms_ = 0;  // our Ping's payload, in decimal: the Pong must carry it
 };
 
 }  // namespace ws

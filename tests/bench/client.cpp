@@ -57,6 +57,22 @@ uint64_t read_uint(std::string_view s, size_t& pos) {
   return n;
 }
 
+std::string_view chat_text(std::string_view json) {
+  const char* begin = json.data();
+  const char* end = begin + json.size();
+  const char* tilde = static_cast<const char*>(std::memchr(begin, '~', json.size()));
+  if (tilde && tilde - begin >= 8 && std::memcmp(tilde - 8, "\"text\":\"", 8) == 0) {
+    const char* quote = static_cast<const char*>(
+        std::memchr(tilde, '"', static_cast<size_t>(end - tilde)));
+    if (quote) return {tilde, static_cast<size_t>(quote - tilde)};
+  }
+  std::string_view found;
+  each_message(json, [&](uint64_t, std::string_view text) {
+    if (found.empty()) found = text;
+  });
+  return found;
+}
+
 static bool iequals_prefix(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {

@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import WebSocket from 'ws';
 import { startLesson, sleep } from './lib.mjs';
 
 const T = { timeout: 15_000 };
@@ -366,5 +367,60 @@ describe('lesson 03: the server pings', () => {
     assert.equal(frames[0].opcode, 0x9);
     assert.equal(frames.at(-1).opcode, 0x8);
     await server.waitFor(/no pong/, 'stderr');
+  });
+});
+
+// A broadcast is queued by reference on every socket (net::SharedSlice), and a
+// socket's output is capped (net::Limits, 8 MiB): a client that stops reading
+// is closed when its queue passes the cap, from inside the broadcast, and the
+// others lose nothing.
+describe('lesson 03: a reader that stops reading', () => {
+  let server;
+  before(async () => {
+    server = await startLesson(3);
+  });
+  after(async () => {
+    const { code } = await server.stop();
+    assert.equal(code, 0, server.stderr());
+  });
+
+  test('is closed at the output cap, and the poster gets every broadcast', {
+    timeout: 120_000,
+  }, async () => {
+    const stuck = await raw(server.port, '/chat');
+    await stuck.frames(2); // hello and history
+    stuck.sock.pause(); // reads nothing more: the kernel's buffers fill, then ours
+    const capped = server.waitFor(/output cap/, 'stderr');
+    const poster = new WebSocket(`ws://127.0.0.1:${server.port}/chat`);
+    await new Promise((resolve, reject) => {
+      poster.once('open', resolve);
+      poster.once('error', reject);
+    });
+    // ~2 KB frames: the 8 MiB cap plus the kernel's buffers take a few thousand.
+    const text = 'x'.repeat(2000);
+    let received = 0;
+    let sent = 0;
+    let closed = false;
+    let failure = null;
+    capped.then(() => { closed = true; });
+    poster.on('message', (data) => {
+      const m = JSON.parse(data);
+      if (m.type === 'error') failure = new Error(m.error);
+      if (m.type === 'message') received++;
+    });
+    poster.once('close', () => { failure = new Error('the poster was closed'); });
+    // In rounds of 100, so that the poster itself keeps up with its copies.
+    while (!closed && !failure && sent < 40_000) {
+      for (let i = 0; i < 100; i++) poster.send(JSON.stringify({ type: 'post', user: 'p', text }));
+      sent += 100;
+      while (received < sent - 200 && !failure) await sleep(5);
+    }
+    assert.ok(closed, `no output-cap close after ${sent} posts`);
+    // The test's timeout bounds this wait: every post must come back to the poster.
+    while (received < sent && !failure) await sleep(5);
+    assert.equal(failure, null);
+    assert.equal(received, sent);
+    stuck.sock.destroy();
+    poster.close();
   });
 });
