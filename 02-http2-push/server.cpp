@@ -104,6 +104,8 @@ class StreamingChat {
   void start_h2(Peer& peer);
   void handle(Peer& peer, const h2::Request& req);
   void serve_asset(Peer& peer, const h2::Request& req, const assets::Asset& asset);
+  struct AssetReply;
+  const AssetReply& asset_reply(const assets::Asset& asset);
   void get_messages(Peer& peer, const h2::Request& req);
   void post_message(Peer& peer, const h2::Request& req);
   void broadcast(const chat::Message& m);
@@ -119,6 +121,13 @@ class StreamingChat {
   std::unordered_map<uint64_t, std::shared_ptr<Peer>> peers_;
   // The open GET /messages streams, by (connection, stream).
   std::map<std::pair<uint64_t, uint32_t>, std::weak_ptr<Peer>> listeners_;
+  // An embedded file's answer, made once (asset_reply()): its fields as HTTP/2
+  // sends them, and its bytes in one chunk that every response refers to.
+  struct AssetReply {
+    hpack::HeaderList fields;
+    net::SharedSlice body;
+  };
+  std::unordered_map<const assets::Asset*, AssetReply> asset_replies_;
 };
 
 void StreamingChat::accept(const std::shared_ptr<net::Connection>& conn) {
@@ -148,6 +157,13 @@ void StreamingChat::start_h2(Peer& peer) {
   Peer* p = &peer;
   h2::Callbacks cb;
   cb.send = [p](std::string_view bytes) { p->send(bytes); };
+  // A file's bytes are queued by reference, not copied (h2::Connection::respond
+  // with a net::SharedSlice). Over TLS every byte is encrypted, so copied, anyway:
+  // there the frames go through send() whole.
+  if (!peer.tls)
+    cb.send_shared = [p](const net::SharedSlice& bytes) {
+      if (auto c = p->conn.lock()) c->send(bytes);
+    };
   cb.request = [this, p](const h2::Request& req) { handle(*p, req); };
   cb.stream_gone = [this, p](uint32_t stream) { listeners_.erase({p->id, stream}); };
   cb.close = [p] {
@@ -200,11 +216,25 @@ void StreamingChat::serve_asset(Peer& peer, const h2::Request& req,
   // The PUSH_PROMISEs go now, the pushed responses after the page's HEADERS.
   if (asset.path == "/" && req.method == "GET" && peer.h2->push_enabled()) {
     for (const char* path : {"/chat.js", "/client.js", "/style.css"}) {
-      const http::Response r = http::asset_response(*assets::find(path));
-      peer.h2->push(req, path, 200, transport::fields_of(r), r.body);
+      const AssetReply& pushed = asset_reply(*assets::find(path));
+      peer.h2->push(req, path, 200, pushed.fields, pushed.body.view());
     }
   }
-  respond(peer, req.stream_id, http::asset_response(asset));
+  const AssetReply& reply = asset_reply(asset);
+  peer.h2->respond(req.stream_id, 200, reply.fields, reply.body);
+}
+
+// The same answer for every request of a file, so it is made on the first one
+// and kept: its fields are not built again, nor its bytes copied, per request.
+const StreamingChat::AssetReply& StreamingChat::asset_reply(const assets::Asset& asset) {
+  auto [it, fresh] = asset_replies_.try_emplace(&asset);
+  if (fresh) {
+    http::Response r = http::asset_response(asset);
+    it->second.fields = transport::fields_of(r);
+    auto bytes = std::make_shared<const std::string>(std::move(r.body));
+    it->second.body = net::SharedSlice{bytes, 0, bytes->size()};
+  }
+  return it->second;
 }
 
 // Reads ?since=ID: absent means "I have nothing yet"; anything but digits is a 400.
