@@ -66,9 +66,9 @@ struct Request {
 };
 
 // RFC 9113 §8.2, §8.3: checks a request's field list and fills in `out` (every
-// field but the pseudo-headers goes to out.headers). "" or the rule broken; a
-// malformed request is a stream error of type PROTOCOL_ERROR (§8.1.1).
-std::string read_request(const hpack::HeaderList& fields, Request& out);
+// field but the pseudo-headers goes to out.headers, moved). "" or the rule broken;
+// a malformed request is a stream error of type PROTOCOL_ERROR (§8.1.1).
+std::string read_request(hpack::HeaderList fields, Request& out);
 // The same for trailers: regular fields only (§8.1).
 std::string check_trailers(const hpack::HeaderList& fields);
 

@@ -342,16 +342,25 @@ void Encoder::begin(std::string& out) {
 
 void Encoder::add(std::string& out, std::string_view name, std::string_view value,
                   bool never_indexed) {
-  size_t exact = 0, name_index = static_name_index(name);
-  for (size_t i = name_index; i && i <= kStaticTableSize && !exact; ++i) {
-    if (kStaticTable[i - 1].name != name) break;
-    if (kStaticTable[i - 1].value == value) exact = i;
-  }
+  // The dynamic table first: a response's fields are usually there from the
+  // response before, which spares the static table's hash lookup. (A field is
+  // never in both: one the static table holds whole is not added, §6.1 below.)
+  size_t exact = 0, dynamic_name = 0;
   for (size_t i = 0; i < table_.count() && !exact; ++i) {
     const Header* d = table_.get(i);
     if (d->name != name) continue;
-    if (!name_index) name_index = kStaticTableSize + 1 + i;
+    if (!dynamic_name) dynamic_name = kStaticTableSize + 1 + i;
     if (d->value == value) exact = kStaticTableSize + 1 + i;
+  }
+  // Else a static entry with this name, and this value if there is one.
+  size_t name_index = 0;
+  if (!exact) {
+    name_index = static_name_index(name);
+    for (size_t i = name_index; i && i <= kStaticTableSize && !exact; ++i) {
+      if (kStaticTable[i - 1].name != name) break;
+      if (kStaticTable[i - 1].value == value) exact = i;
+    }
+    if (!name_index) name_index = dynamic_name;
   }
   if (exact && !never_indexed) {
     encode_integer(out, 0x80, 7, exact);  // §6.1
