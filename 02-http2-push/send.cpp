@@ -83,6 +83,11 @@ void Connection::send_data_by_reference(uint32_t sid, const net::SharedSlice& pa
     return cb_.send(header);
   }
   cb_.send(header);
+  // A short payload (a chat line) costs less copied beside its header than queued
+  // as a reference: the socket's queue then holds one piece per turn, not two per
+  // frame (each an iovec, and a queue that grew and was freed every turn).
+  constexpr size_t kCopiedBelow = 512;
+  if (payload.size < kCopiedBelow) return cb_.send(payload.view());
   cb_.send_shared(payload);
 }
 

@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "02-http2-push/connection.h"
 #include "02-http2-push/tls.h"
@@ -109,6 +110,7 @@ class StreamingChat {
   void get_messages(Peer& peer, const h2::Request& req);
   void post_message(Peer& peer, const h2::Request& req);
   void broadcast(const chat::Message& m);
+  void forget_listener(uint64_t peer, uint32_t stream);
   void expire_requests();
   void finish_shutdown(int64_t deadline_ms, std::function<void()> done);
 
@@ -128,6 +130,9 @@ class StreamingChat {
     net::SharedSlice body;
   };
   std::unordered_map<const assets::Asset*, AssetReply> asset_replies_;
+  net::SharedBuffer lines_;  // the broadcast lines, shared by every stream
+  bool broadcasting_ = false;
+  std::vector<std::pair<uint64_t, uint32_t>> gone_during_broadcast_;
 };
 
 void StreamingChat::accept(const std::shared_ptr<net::Connection>& conn) {
@@ -165,7 +170,7 @@ void StreamingChat::start_h2(Peer& peer) {
       if (auto c = p->conn.lock()) c->send(bytes);
     };
   cb.request = [this, p](const h2::Request& req) { handle(*p, req); };
-  cb.stream_gone = [this, p](uint32_t stream) { listeners_.erase({p->id, stream}); };
+  cb.stream_gone = [this, p](uint32_t stream) { forget_listener(p->id, stream); };
   cb.close = [p] {
     if (auto c = p->conn.lock()) c->close_after_flush();
   };
@@ -313,14 +318,29 @@ void StreamingChat::post_message(Peer& peer, const h2::Request& req) {
 }
 
 // One post, one line on every open GET /messages stream, whichever connection
-// it is on. A copy of the list: writing may end a stream (a reader that stopped
-// reading), which removes it from listeners_.
+// it is on. The line is the same on every stream, so it is copied once, into
+// shared bytes (net::SharedBuffer), and each stream's DATA frame refers to it:
+// only the 9-byte frame header (the stream id) is written per stream. Before,
+// each stream copied the line twice and allocated twice (tests/bench/README.md).
+// Writing may end a stream (a reader that stopped reading); it is forgotten
+// after the loop (forget_listener()), so the list is not copied for each post.
 void StreamingChat::broadcast(const chat::Message& m) {
-  const std::string line = chat::to_json(m) + "\n";
-  auto listeners = listeners_;
-  for (auto& [key, weak] : listeners)
+  const net::SharedSlice line = lines_.append(chat::to_json(m) + "\n");
+  broadcasting_ = true;
+  for (auto& [key, weak] : listeners_)
     if (auto peer = weak.lock(); peer && peer->h2)
       peer->h2->send_data(key.second, line, false);
+  broadcasting_ = false;
+  for (const auto& key : gone_during_broadcast_)
+    listeners_.erase(key);
+  gone_during_broadcast_.clear();
+}
+
+void StreamingChat::forget_listener(uint64_t peer, uint32_t stream) {
+  if (broadcasting_)
+    gone_during_broadcast_.push_back({peer, stream});
+  else
+    listeners_.erase({peer, stream});
 }
 
 // A request whose body stops arriving is answered 408 and reset, checked a few

@@ -268,6 +268,8 @@ TEST_CASE("a shared body waiting for window, then more DATA: both arrive, in ord
   fs = c.frames();
   got += c.data_on(fs, 1);
   CHECK(got == "0123456789abcdefghijKLMN");
+  // Short pieces (a chat line) are copied beside their frame header instead.
+  CHECK(c.by_reference == 0);
   CHECK(!c.server.stream_open(1));
 }
 
