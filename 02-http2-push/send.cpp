@@ -179,7 +179,8 @@ void Connection::send_headers(uint32_t sid, int status, const hpack::HeaderList&
   encoder_.add(block, ":status", std::to_string(status));
   for (const hpack::Header& h : headers)
     encoder_.add(block, h.name, h.value, h.never_indexed);
-  if (content_length) encoder_.add(block, "content-length", std::to_string(*content_length));
+  if (content_length)
+    encoder_.add(block, "content-length", std::to_string(*content_length));
   std::string out;
   write_headers_block(out, sid, block, end_stream, peer_max_frame_);
   emit(out);
@@ -190,7 +191,8 @@ void Connection::start_response(uint32_t sid, int status,
   begin_response(sid, status, headers, std::nullopt);
 }
 
-void Connection::begin_response(uint32_t sid, int status, const hpack::HeaderList& headers,
+void Connection::begin_response(uint32_t sid, int status,
+                                const hpack::HeaderList& headers,
                                 std::optional<size_t> content_length) {
   auto it = streams_.find(sid);
   if (dead_ || it == streams_.end() || it->second.responded) return;

@@ -275,9 +275,10 @@ TEST_CASE("a shared body waiting for window, then more DATA: both arrive, in ord
 
 TEST_CASE("without send_shared (TLS), a shared body goes through send, one frame each") {
   Client c;
-  c.server = Connection(1, {},
-                        Callbacks{[&c](std::string_view b) { c.from_server += b; },
-                                  [](const Request&) {}, [](uint32_t) {}, [] {}, nullptr});
+  c.server =
+      Connection(1, {},
+                 Callbacks{[&c](std::string_view b) { c.from_server += b; },
+                           [](const Request&) {}, [](uint32_t) {}, [] {}, nullptr});
   c.server.start();
   c.hello();
   c.frames();
