@@ -261,12 +261,14 @@ void Connection::on_field_block() {
   trace_fields("←", fields);
   // RFC 9113 §5.1: trailers that crossed our RST_STREAM are ignored.
   if (reset_by_us(sid)) return;
-  const std::string self =
-      "RFC 7540 §5.3.1: stream " + std::to_string(sid) + " depends on itself";
+  auto self = [sid] {
+    return "RFC 7540 §5.3.1: stream " + std::to_string(sid) + " depends on itself";
+  };
 
   auto it = streams_.find(sid);
   if (it != streams_.end()) {
-    if (block_self_dependent_) return reset_stream(sid, ErrorCode::protocol_error, self);
+    if (block_self_dependent_)
+      return reset_stream(sid, ErrorCode::protocol_error, self());
     // RFC 9113 §5.1: a half-closed (remote) stream gets no more HEADERS.
     if (it->second.state == State::half_closed_remote)
       return reset_stream(sid, ErrorCode::stream_closed,
@@ -293,7 +295,7 @@ void Connection::on_field_block() {
   // RFC 9113 §6.8: after our (final) GOAWAY, new streams are ignored.
   if (going_away_) return;
   last_client_stream_ = sid;
-  if (block_self_dependent_) return reset_stream(sid, ErrorCode::protocol_error, self);
+  if (block_self_dependent_) return reset_stream(sid, ErrorCode::protocol_error, self());
   size_t open = 0;
   for (auto& [id, s] : streams_)
     open += id % 2;
@@ -309,15 +311,15 @@ void Connection::on_field_block() {
   s.recv_window = s.recv_credit = limits_.initial_window_size;
   s.deadline_ms = loop::Loop::now_ms() + limits_.body_timeout_ms;
   s.request.stream_id = sid;
+  size_t list_size = 0;
+  for (const hpack::Header& h : fields)
+    list_size += hpack::entry_size(h.name, h.value);
   // RFC 9113 §8.1.1: a malformed request is a stream error PROTOCOL_ERROR.
-  if (!(e = read_request(fields, s.request)).empty())
+  if (!(e = read_request(std::move(fields), s.request)).empty())
     return reset_stream(sid, ErrorCode::protocol_error, e);
   // RFC 9110 §9.3.2: a HEAD response is a GET's without content.
   s.head = s.request.method == "HEAD";
   // RFC 9113 §10.5.1: more than our SETTINGS_MAX_HEADER_LIST_SIZE: 431.
-  size_t list_size = 0;
-  for (const hpack::Header& h : fields)
-    list_size += hpack::entry_size(h.name, h.value);
   if (list_size > limits_.max_header_list_size)
     return refuse(sid, 431, "header list too large\n");
   // RFC 9110 §8.6: Content-Length is 1*DIGIT; RFC 9113 §8.1.1 compares it with the

@@ -5,6 +5,8 @@
 //   on_input(bytes)  reads frames, returns how many bytes it consumed (a partial
 //                    frame is left for the next call)
 //   callbacks.send   bytes for the peer, in order
+//   callbacks.send_shared  the same for bytes that live on without us (a file's),
+//                    queued by reference instead of copied; unset, they go to send
 //   callbacks.request  a complete request (headers, and the body up to END_STREAM)
 //   callbacks.stream_gone  a stream being answered is gone (reset by the peer,
 //                    the connection failed or was closed), so stop writing to it
@@ -25,9 +27,11 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "common/net.h"
 #include "frame.h"
 #include "hpack.h"
 
@@ -62,9 +66,9 @@ struct Request {
 };
 
 // RFC 9113 §8.2, §8.3: checks a request's field list and fills in `out` (every
-// field but the pseudo-headers goes to out.headers). "" or the rule broken; a
-// malformed request is a stream error of type PROTOCOL_ERROR (§8.1.1).
-std::string read_request(const hpack::HeaderList& fields, Request& out);
+// field but the pseudo-headers goes to out.headers, moved). "" or the rule broken;
+// a malformed request is a stream error of type PROTOCOL_ERROR (§8.1.1).
+std::string read_request(hpack::HeaderList fields, Request& out);
 // The same for trailers: regular fields only (§8.1).
 std::string check_trailers(const hpack::HeaderList& fields);
 
@@ -76,6 +80,7 @@ struct Callbacks {
   std::function<void(const Request&)> request;
   std::function<void(uint32_t stream_id)> stream_gone;
   std::function<void()> close;
+  std::function<void(const net::SharedSlice&)> send_shared;  // in order with send
 };
 
 class Connection {
@@ -88,11 +93,16 @@ class Connection {
   size_t on_input(std::string_view in);
 
   // A whole response: HEADERS, then the body as DATA (as the windows allow), ended.
-  void respond(uint32_t stream_id, int status, hpack::HeaderList headers,
+  void respond(uint32_t stream_id, int status, const hpack::HeaderList& headers,
                std::string_view body);
+  // The same for a body shared with other responses (an embedded file): its DATA
+  // frames carry it by reference, with no copy (see send_data_by_reference()).
+  void respond(uint32_t stream_id, int status, const hpack::HeaderList& headers,
+               const net::SharedSlice& body);
   // HEADERS without END_STREAM; the body follows with send_data().
-  void start_response(uint32_t stream_id, int status, hpack::HeaderList headers);
+  void start_response(uint32_t stream_id, int status, const hpack::HeaderList& headers);
   void send_data(uint32_t stream_id, std::string_view data, bool end_stream);
+  void send_data(uint32_t stream_id, const net::SharedSlice& data, bool end_stream);
 
   // RFC 9113 §8.4: pushes a GET of `path` on behalf of the request on parent, when
   // the peer allows it (SETTINGS_ENABLE_PUSH = 1). Returns the promised stream id,
@@ -127,6 +137,9 @@ class Connection {
     int64_t send_window = 0;  // what we may still send (the peer's window)
     int64_t recv_window = 0;  // what the peer may still send us
     std::string unsent;  // DATA waiting for window
+    // The same by reference (a shared body), only while unsent is empty: bytes
+    // sent after it while it waits are queued behind a copy of it.
+    net::SharedSlice unsent_shared;
     bool unsent_end = false;  // END_STREAM goes with the last of it
     bool responded = false;  // our HEADERS went out
     bool head = false;  // a HEAD request: the response has no content (§9.3.2)
@@ -163,11 +176,17 @@ class Connection {
   void local_closed(uint32_t stream_id);
   void flush(uint32_t stream_id);
   void flush_all();
-  void send_headers(uint32_t stream_id, hpack::HeaderList fields, bool end_stream);
+  void begin_response(uint32_t stream_id, int status, const hpack::HeaderList& headers,
+                      std::optional<size_t> content_length);
+  void send_headers(uint32_t stream_id, int status, const hpack::HeaderList& headers,
+                    std::optional<size_t> content_length, bool end_stream);
+  void send_data_by_reference(uint32_t stream_id, const net::SharedSlice& payload,
+                              bool end_stream);
   void reset_stream(uint32_t stream_id, ErrorCode code, const std::string& reason);
   void connection_error(ErrorCode code, const std::string& reason);
   bool flooded(Flood& counter, const char* what);
   void emit(const std::string& bytes);
+  void trace_sent(std::string_view bytes);
   void trace_frame(const char* arrow, std::string_view bytes, const Frame& f) const;
   void trace_fields(const char* arrow, const hpack::HeaderList& fields) const;
 

@@ -371,6 +371,12 @@ void write_data(std::string& out, uint32_t stream_id, std::string_view data,
   write_frame(out, FrameType::data, end_stream ? flag::end_stream : 0, stream_id, data);
 }
 
+void write_data_header(std::string& out, uint32_t stream_id, size_t length,
+                       bool end_stream) {
+  write_header(out, length, FrameType::data, end_stream ? flag::end_stream : 0,
+               stream_id);
+}
+
 void write_headers(std::string& out, uint32_t stream_id, std::string_view fragment,
                    bool end_stream, bool end_headers) {
   const uint8_t flags =

@@ -182,6 +182,10 @@ void write_frame(std::string& out, FrameType type, uint8_t flags, uint32_t strea
                  std::string_view payload);
 void write_data(std::string& out, uint32_t stream_id, std::string_view data,
                 bool end_stream);
+// Only the 9-byte header of a DATA frame of `length` octets: its payload follows
+// separately, as bytes shared with other responses (a file's, sent by reference).
+void write_data_header(std::string& out, uint32_t stream_id, size_t length,
+                       bool end_stream);
 void write_headers(std::string& out, uint32_t stream_id, std::string_view fragment,
                    bool end_stream, bool end_headers);
 void write_push_promise(std::string& out, uint32_t stream_id, uint32_t promised_stream_id,

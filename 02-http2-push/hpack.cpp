@@ -289,9 +289,10 @@ void Encoder::set_peer_limit(size_t peer_limit) {
 
 // Fields whose values change with every response: indexing them would only
 // push useful entries out of the table.
-static bool worth_indexing(const Header& h, size_t table_max) {
-  return h.name != "content-length" && h.name != ":path" &&
-         entry_size(h.name, h.value) <= table_max / 2;
+static bool worth_indexing(std::string_view name, std::string_view value,
+                           size_t table_max) {
+  return name != "content-length" && name != ":path" &&
+         entry_size(name, value) <= table_max / 2;
 }
 
 static void encode_literal_string(std::string& out, std::string_view s) {
@@ -317,6 +318,13 @@ static size_t static_name_index(std::string_view name) {
 
 std::string Encoder::encode(const HeaderList& headers) {
   std::string out;
+  begin(out);
+  for (const Header& h : headers)
+    add(out, h.name, h.value, h.never_indexed);
+  return out;
+}
+
+void Encoder::begin(std::string& out) {
   // RFC 7541 §4.2: after a change of the maximum size, the next block starts with
   // size updates: the smallest size reached, then the final one.
   if (update_pending_) {
@@ -330,33 +338,43 @@ std::string Encoder::encode(const HeaderList& headers) {
     }
     update_pending_ = false;
   }
-  for (const Header& h : headers) {
-    size_t exact = 0, name = static_name_index(h.name);
-    for (size_t i = name; i && i <= kStaticTableSize && !exact; ++i) {
-      if (kStaticTable[i - 1].name != h.name) break;
-      if (kStaticTable[i - 1].value == h.value) exact = i;
-    }
-    for (size_t i = 0; i < table_.count() && !exact; ++i) {
-      const Header* d = table_.get(i);
-      if (d->name != h.name) continue;
-      if (!name) name = kStaticTableSize + 1 + i;
-      if (d->value == h.value) exact = kStaticTableSize + 1 + i;
-    }
-    if (exact && !h.never_indexed) {
-      encode_integer(out, 0x80, 7, exact);  // §6.1
-      continue;
-    }
-    const bool indexing = !h.never_indexed && worth_indexing(h, table_.max_size());
-    if (indexing) {
-      encode_integer(out, 0x40, 6, name);  // §6.2.1
-    } else {
-      encode_integer(out, h.never_indexed ? 0x10 : 0x00, 4, name);  // §6.2.3, §6.2.2
-    }
-    if (!name) encode_literal_string(out, h.name);
-    encode_literal_string(out, h.value);
-    if (indexing) table_.add(h.name, h.value);
+}
+
+void Encoder::add(std::string& out, std::string_view name, std::string_view value,
+                  bool never_indexed) {
+  // The dynamic table first: a response's fields are usually there from the
+  // response before, which spares the static table's hash lookup. (A field is
+  // never in both: one the static table holds whole is not added, §6.1 below.)
+  size_t exact = 0, dynamic_name = 0;
+  for (size_t i = 0; i < table_.count() && !exact; ++i) {
+    const Header* d = table_.get(i);
+    if (d->name != name) continue;
+    if (!dynamic_name) dynamic_name = kStaticTableSize + 1 + i;
+    if (d->value == value) exact = kStaticTableSize + 1 + i;
   }
-  return out;
+  // Else a static entry with this name, and this value if there is one.
+  size_t name_index = 0;
+  if (!exact) {
+    name_index = static_name_index(name);
+    for (size_t i = name_index; i && i <= kStaticTableSize && !exact; ++i) {
+      if (kStaticTable[i - 1].name != name) break;
+      if (kStaticTable[i - 1].value == value) exact = i;
+    }
+    if (!name_index) name_index = dynamic_name;
+  }
+  if (exact && !never_indexed) {
+    encode_integer(out, 0x80, 7, exact);  // §6.1
+    return;
+  }
+  const bool indexing = !never_indexed && worth_indexing(name, value, table_.max_size());
+  if (indexing) {
+    encode_integer(out, 0x40, 6, name_index);  // §6.2.1
+  } else {
+    encode_integer(out, never_indexed ? 0x10 : 0x00, 4, name_index);  // §6.2.3, §6.2.2
+  }
+  if (!name_index) encode_literal_string(out, name);
+  encode_literal_string(out, value);
+  if (indexing) table_.add(std::string(name), std::string(value));
 }
 
 }  // namespace hpack

@@ -122,6 +122,11 @@ class Encoder {
   // of it, and tell the decoder at the start of the next block (§6.3).
   void set_peer_limit(size_t peer_limit);
   std::string encode(const HeaderList& headers);
+  // The same a field at a time, for fields that are not in one list: begin() at
+  // the start of each block (it writes any size update due), then add() each field.
+  void begin(std::string& out);
+  void add(std::string& out, std::string_view name, std::string_view value,
+           bool never_indexed = false);
   const DynamicTable& table() const { return table_; }
 
  private:

@@ -36,7 +36,7 @@ static std::string check_field(const hpack::Header& h) {
 // RFC 9113 §8.2.2: connection-specific fields have no meaning in HTTP/2.
 static std::string check_regular(const hpack::Header& h) {
   if (std::string e = check_field(h); !e.empty()) return e;
-  for (const char* name :
+  for (std::string_view name :
        {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"})
     if (h.name == name) return "RFC 9113 §8.2.2: connection-specific field " + h.name;
   // RFC 9113 §8.2.2: TE may be present but MUST NOT contain anything but "trailers".
@@ -45,13 +45,13 @@ static std::string check_regular(const hpack::Header& h) {
   return "";
 }
 
-std::string read_request(const hpack::HeaderList& fields, Request& out) {
+std::string read_request(hpack::HeaderList fields, Request& out) {
   bool regular_seen = false;
   bool seen[4] = {};
   std::string* slot[4] = {&out.method, &out.scheme, &out.authority, &out.path};
-  const char* names[4] = {":method", ":scheme", ":authority", ":path"};
+  const std::string_view names[4] = {":method", ":scheme", ":authority", ":path"};
   out.headers.reserve(fields.size());
-  for (const hpack::Header& h : fields) {
+  for (hpack::Header& h : fields) {
     if (!h.name.empty() && h.name[0] == ':') {
       // RFC 9113 §8.3: pseudo-header fields MUST appear before regular fields.
       if (regular_seen)
@@ -66,12 +66,12 @@ std::string read_request(const hpack::HeaderList& fields, Request& out) {
       if (seen[i]) return "RFC 9113 §8.3.1: " + h.name + " appears twice";
       if (std::string e = check_field(h); !e.empty()) return e;
       seen[i] = true;
-      *slot[i] = h.value;
+      *slot[i] = std::move(h.value);
       continue;
     }
     regular_seen = true;
     if (std::string e = check_regular(h); !e.empty()) return e;
-    out.headers.push_back(h);
+    out.headers.push_back(std::move(h));
   }
   // RFC 9113 §8.3.1: every request has exactly one :method ...
   if (!seen[0]) return "RFC 9113 §8.3.1: no :method";

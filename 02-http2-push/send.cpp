@@ -44,25 +44,51 @@ void Connection::trace_frame(const char* arrow, std::string_view bytes,
 // leave, decoded by the same parser the peer's frames go through (and our field
 // blocks by a second HPACK decoder that follows ours, as the peer's does).
 void Connection::emit(const std::string& bytes) {
-  if (logs::tracing()) {
-    std::string_view rest = bytes;
-    Frame f;
-    while (parse_frame(rest, kLargestMaxFrameSize, f).status == Status::done) {
-      trace_frame("→", rest, f);
-      trace_block_ += f.field_block_fragment;
-      const FrameType t = f.header.type;
-      if (f.has(flag::end_headers) &&
-          (t == FrameType::headers || t == FrameType::continuation ||
-           t == FrameType::push_promise)) {
-        hpack::HeaderList fields;
-        trace_decoder_.decode(trace_block_, fields);
-        trace_fields("→", fields);
-        trace_block_.clear();
-      }
-      rest.remove_prefix(kFrameHeaderSize + f.header.length);
-    }
-  }
+  if (logs::tracing()) trace_sent(bytes);
   cb_.send(bytes);
+}
+
+void Connection::trace_sent(std::string_view bytes) {
+  std::string_view rest = bytes;
+  Frame f;
+  while (parse_frame(rest, kLargestMaxFrameSize, f).status == Status::done) {
+    trace_frame("→", rest, f);
+    trace_block_ += f.field_block_fragment;
+    const FrameType t = f.header.type;
+    if (f.has(flag::end_headers) &&
+        (t == FrameType::headers || t == FrameType::continuation ||
+         t == FrameType::push_promise)) {
+      hpack::HeaderList fields;
+      trace_decoder_.decode(trace_block_, fields);
+      trace_fields("→", fields);
+      trace_block_.clear();
+    }
+    rest.remove_prefix(kFrameHeaderSize + f.header.length);
+  }
+}
+
+// One DATA frame whose payload is shared bytes (an embedded file): only its 9-byte
+// header is ours; the payload is queued by reference. For h2load's GET /style.css
+// this saves three copies of the 3.9 KB file per request (into an http::Response,
+// into a frame string, into the socket's queue) and the allocations that came with
+// them (tests/bench/README.md). Without send_shared (TLS encrypts, so copies, all
+// it sends anyway), header and payload go to send as one frame.
+void Connection::send_data_by_reference(uint32_t sid, const net::SharedSlice& payload,
+                                        bool end_stream) {
+  std::string header;
+  write_data_header(header, sid, payload.size, end_stream);
+  if (logs::tracing()) trace_sent(header + std::string(payload.view()));
+  if (!cb_.send_shared) {
+    header += payload.view();
+    return cb_.send(header);
+  }
+  cb_.send(header);
+  // A short payload (a chat line) costs less copied beside its header than queued
+  // as a reference: the socket's queue then holds one piece per turn, not two per
+  // frame (each an iovec, and a queue that grew and was freed every turn).
+  constexpr size_t kCopiedBelow = 512;
+  if (payload.size < kCopiedBelow) return cb_.send(payload.view());
+  cb_.send_shared(payload);
 }
 
 void Connection::trace_fields(const char* arrow, const hpack::HeaderList& fields) const {
@@ -143,16 +169,33 @@ void Connection::closed() {
 // Output
 // ------
 
-void Connection::send_headers(uint32_t sid, hpack::HeaderList fields, bool end_stream) {
+// RFC 9113 §8.3.2: :status first, then the fields, then content-length when
+// the body's size is known. Encoded a field at a time from where they are, so no
+// list is built (or copied) for them.
+void Connection::send_headers(uint32_t sid, int status, const hpack::HeaderList& headers,
+                              std::optional<size_t> content_length, bool end_stream) {
+  std::string block;
+  encoder_.begin(block);
+  encoder_.add(block, ":status", std::to_string(status));
+  for (const hpack::Header& h : headers)
+    encoder_.add(block, h.name, h.value, h.never_indexed);
+  if (content_length)
+    encoder_.add(block, "content-length", std::to_string(*content_length));
   std::string out;
-  write_headers_block(out, sid, encoder_.encode(fields), end_stream, peer_max_frame_);
+  write_headers_block(out, sid, block, end_stream, peer_max_frame_);
   emit(out);
 }
 
-void Connection::start_response(uint32_t sid, int status, hpack::HeaderList headers) {
+void Connection::start_response(uint32_t sid, int status,
+                                const hpack::HeaderList& headers) {
+  begin_response(sid, status, headers, std::nullopt);
+}
+
+void Connection::begin_response(uint32_t sid, int status,
+                                const hpack::HeaderList& headers,
+                                std::optional<size_t> content_length) {
   auto it = streams_.find(sid);
   if (dead_ || it == streams_.end() || it->second.responded) return;
-  headers.insert(headers.begin(), {":status", std::to_string(status)});
   Stream& s = it->second;
   s.responded = true;
   // RFC 9113 §5.1: a reserved (local) stream becomes half-closed (remote) when
@@ -161,17 +204,36 @@ void Connection::start_response(uint32_t sid, int status, hpack::HeaderList head
   // RFC 9110 §9.3.2: a HEAD response has the GET's fields (content-length
   // included) and no content: END_STREAM on the HEADERS, no DATA.
   const bool head = s.head;
-  send_headers(sid, std::move(headers), head);
+  send_headers(sid, status, headers, content_length, head);
   // The parent's HEADERS are out: now the responses promised on it (§8.4).
   send_pushed(sid);
   if (head) local_closed(sid);
 }
 
-void Connection::respond(uint32_t sid, int status, hpack::HeaderList headers,
+void Connection::respond(uint32_t sid, int status, const hpack::HeaderList& headers,
                          std::string_view body) {
-  headers.push_back({"content-length", std::to_string(body.size())});
-  start_response(sid, status, std::move(headers));
+  begin_response(sid, status, headers, body.size());
   send_data(sid, body, true);
+}
+
+void Connection::respond(uint32_t sid, int status, const hpack::HeaderList& headers,
+                         const net::SharedSlice& body) {
+  begin_response(sid, status, headers, body.size);
+  send_data(sid, body, true);
+}
+
+void Connection::send_data(uint32_t sid, const net::SharedSlice& data, bool end_stream) {
+  auto it = streams_.find(sid);
+  if (dead_ || it == streams_.end() || !it->second.responded || it->second.unsent_end ||
+      it->second.head)
+    return;
+  Stream& s = it->second;
+  // Behind other waiting bytes it is copied, so that one stream waits on one queue.
+  if (!s.unsent.empty() || s.unsent_shared.size > 0 || data.size == 0)
+    return send_data(sid, data.view(), end_stream);
+  s.unsent_shared = data;
+  s.unsent_end = end_stream;
+  flush(sid);
 }
 
 void Connection::send_data(uint32_t sid, std::string_view data, bool end_stream) {
@@ -182,7 +244,12 @@ void Connection::send_data(uint32_t sid, std::string_view data, bool end_stream)
   Stream& s = it->second;
   // A reader that stops reading (its window stays shut) cannot make us hold
   // more than max_unsent for it: not per stream, which a client could multiply
-  // by opening a hundred of them, but for the whole connection.
+  // by opening a hundred of them, but for the whole connection. Shared bytes
+  // waiting by reference cost nothing of ours, and are not counted until copied.
+  if (s.unsent_shared.size > 0) {
+    s.unsent.assign(s.unsent_shared.view());
+    s.unsent_shared = {};
+  }
   size_t held = 0;
   for (const auto& [id, other] : streams_)
     held += other.unsent.size();
@@ -205,17 +272,31 @@ void Connection::flush(uint32_t sid) {
   Stream& s = it->second;
   std::string out;
   bool ended = false;
-  while (!s.unsent.empty() || (s.unsent_end && !ended)) {
+  // At most one of the two holds bytes (see Stream::unsent_shared).
+  const bool shared = s.unsent_shared.size > 0;
+  while (!s.unsent.empty() || s.unsent_shared.size > 0 || (s.unsent_end && !ended)) {
+    const size_t waiting = shared ? s.unsent_shared.size : s.unsent.size();
     const int64_t room =
         std::min({conn_send_window_, s.send_window, int64_t{peer_max_frame_},
-                  static_cast<int64_t>(s.unsent.size())});
-    if (room <= 0 && !s.unsent.empty()) break;  // blocked: wait for WINDOW_UPDATE
+                  static_cast<int64_t>(waiting)});
+    if (room <= 0 && waiting > 0) break;  // blocked: wait for WINDOW_UPDATE
     const size_t n = static_cast<size_t>(std::max<int64_t>(room, 0));
-    ended = s.unsent_end && n == s.unsent.size();
-    write_data(out, sid, std::string_view(s.unsent).substr(0, n), ended);
+    ended = s.unsent_end && n == waiting;
     conn_send_window_ -= static_cast<int64_t>(n);
     s.send_window -= static_cast<int64_t>(n);
-    s.unsent.erase(0, n);
+    if (shared) {
+      const net::SharedSlice piece{s.unsent_shared.chunk, s.unsent_shared.offset, n};
+      s.unsent_shared.offset += n;
+      s.unsent_shared.size -= n;
+      if (s.unsent_shared.size == 0) s.unsent_shared = {};
+      send_data_by_reference(sid, piece, ended);
+      // Writing may have ended the connection (a peer over its output cap), and
+      // with it the stream.
+      if (dead_) return;
+    } else {
+      write_data(out, sid, std::string_view(s.unsent).substr(0, n), ended);
+      s.unsent.erase(0, n);
+    }
     if (ended) break;
   }
   if (s.unsent.empty()) std::string().swap(s.unsent);
@@ -226,7 +307,8 @@ void Connection::flush(uint32_t sid) {
 void Connection::flush_all() {
   std::vector<uint32_t> waiting;
   for (auto& [id, s] : streams_)
-    if (!s.unsent.empty() || s.unsent_end) waiting.push_back(id);
+    if (!s.unsent.empty() || s.unsent_shared.size > 0 || s.unsent_end)
+      waiting.push_back(id);
   for (uint32_t id : waiting)
     flush(id);
 }

@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "02-http2-push/connection.h"
 #include "02-http2-push/tls.h"
@@ -104,9 +105,12 @@ class StreamingChat {
   void start_h2(Peer& peer);
   void handle(Peer& peer, const h2::Request& req);
   void serve_asset(Peer& peer, const h2::Request& req, const assets::Asset& asset);
+  struct AssetReply;
+  const AssetReply& asset_reply(const assets::Asset& asset);
   void get_messages(Peer& peer, const h2::Request& req);
   void post_message(Peer& peer, const h2::Request& req);
   void broadcast(const chat::Message& m);
+  void forget_listener(uint64_t peer, uint32_t stream);
   void expire_requests();
   void finish_shutdown(int64_t deadline_ms, std::function<void()> done);
 
@@ -119,6 +123,16 @@ class StreamingChat {
   std::unordered_map<uint64_t, std::shared_ptr<Peer>> peers_;
   // The open GET /messages streams, by (connection, stream).
   std::map<std::pair<uint64_t, uint32_t>, std::weak_ptr<Peer>> listeners_;
+  // An embedded file's answer, made once (asset_reply()): its fields as HTTP/2
+  // sends them, and its bytes in one chunk that every response refers to.
+  struct AssetReply {
+    hpack::HeaderList fields;
+    net::SharedSlice body;
+  };
+  std::unordered_map<const assets::Asset*, AssetReply> asset_replies_;
+  net::SharedBuffer lines_;  // the broadcast lines, shared by every stream
+  bool broadcasting_ = false;
+  std::vector<std::pair<uint64_t, uint32_t>> gone_during_broadcast_;
 };
 
 void StreamingChat::accept(const std::shared_ptr<net::Connection>& conn) {
@@ -148,8 +162,15 @@ void StreamingChat::start_h2(Peer& peer) {
   Peer* p = &peer;
   h2::Callbacks cb;
   cb.send = [p](std::string_view bytes) { p->send(bytes); };
+  // A file's bytes are queued by reference, not copied (h2::Connection::respond
+  // with a net::SharedSlice). Over TLS every byte is encrypted, so copied, anyway:
+  // there the frames go through send() whole.
+  if (!peer.tls)
+    cb.send_shared = [p](const net::SharedSlice& bytes) {
+      if (auto c = p->conn.lock()) c->send(bytes);
+    };
   cb.request = [this, p](const h2::Request& req) { handle(*p, req); };
-  cb.stream_gone = [this, p](uint32_t stream) { listeners_.erase({p->id, stream}); };
+  cb.stream_gone = [this, p](uint32_t stream) { forget_listener(p->id, stream); };
   cb.close = [p] {
     if (auto c = p->conn.lock()) c->close_after_flush();
   };
@@ -200,11 +221,25 @@ void StreamingChat::serve_asset(Peer& peer, const h2::Request& req,
   // The PUSH_PROMISEs go now, the pushed responses after the page's HEADERS.
   if (asset.path == "/" && req.method == "GET" && peer.h2->push_enabled()) {
     for (const char* path : {"/chat.js", "/client.js", "/style.css"}) {
-      const http::Response r = http::asset_response(*assets::find(path));
-      peer.h2->push(req, path, 200, transport::fields_of(r), r.body);
+      const AssetReply& pushed = asset_reply(*assets::find(path));
+      peer.h2->push(req, path, 200, pushed.fields, pushed.body.view());
     }
   }
-  respond(peer, req.stream_id, http::asset_response(asset));
+  const AssetReply& reply = asset_reply(asset);
+  peer.h2->respond(req.stream_id, 200, reply.fields, reply.body);
+}
+
+// The same answer for every request of a file, so it is made on the first one
+// and kept: its fields are not built again, nor its bytes copied, per request.
+const StreamingChat::AssetReply& StreamingChat::asset_reply(const assets::Asset& asset) {
+  auto [it, fresh] = asset_replies_.try_emplace(&asset);
+  if (fresh) {
+    http::Response r = http::asset_response(asset);
+    it->second.fields = transport::fields_of(r);
+    auto bytes = std::make_shared<const std::string>(std::move(r.body));
+    it->second.body = net::SharedSlice{bytes, 0, bytes->size()};
+  }
+  return it->second;
 }
 
 // Reads ?since=ID: absent means "I have nothing yet"; anything but digits is a 400.
@@ -283,14 +318,29 @@ void StreamingChat::post_message(Peer& peer, const h2::Request& req) {
 }
 
 // One post, one line on every open GET /messages stream, whichever connection
-// it is on. A copy of the list: writing may end a stream (a reader that stopped
-// reading), which removes it from listeners_.
+// it is on. The line is the same on every stream, so it is copied once, into
+// shared bytes (net::SharedBuffer), and each stream's DATA frame refers to it:
+// only the 9-byte frame header (the stream id) is written per stream. Before,
+// each stream copied the line twice and allocated twice (tests/bench/README.md).
+// Writing may end a stream (a reader that stopped reading); it is forgotten
+// after the loop (forget_listener()), so the list is not copied for each post.
 void StreamingChat::broadcast(const chat::Message& m) {
-  const std::string line = chat::to_json(m) + "\n";
-  auto listeners = listeners_;
-  for (auto& [key, weak] : listeners)
+  const net::SharedSlice line = lines_.append(chat::to_json(m) + "\n");
+  broadcasting_ = true;
+  for (auto& [key, weak] : listeners_)
     if (auto peer = weak.lock(); peer && peer->h2)
       peer->h2->send_data(key.second, line, false);
+  broadcasting_ = false;
+  for (const auto& key : gone_during_broadcast_)
+    listeners_.erase(key);
+  gone_during_broadcast_.clear();
+}
+
+void StreamingChat::forget_listener(uint64_t peer, uint32_t stream) {
+  if (broadcasting_)
+    gone_during_broadcast_.push_back({peer, stream});
+  else
+    listeners_.erase({peer, stream});
 }
 
 // A request whose body stops arriving is answered 408 and reset, checked a few

@@ -176,9 +176,13 @@ void Connection::send(std::string_view bytes) {
   constexpr size_t kOwnChunk = 64 * 1024;
   bool extend = last && last->chunk == own_ && last->end == own_->size() &&
                 own_->size() < kOwnChunk;
-  if (!own_ || (!extend && own_.use_count() > 1 && own_->size() >= kOwnChunk))
+  if (!own_ || (!extend && own_.use_count() > 1 && own_->size() >= kOwnChunk)) {
     own_ = std::make_shared<std::string>();
-  else if (own_.use_count() == 1)
+    // A turn's small writes (one DATA frame per message on an HTTP/2 stream) then
+    // grow it twice or so, not eight times from 15 bytes: reallocating was a fifth
+    // of lesson 02's instructions per delivery (tests/bench/README.md).
+    own_->reserve(1024);
+  } else if (own_.use_count() == 1)
     own_->clear();
   if (!extend) last = &out_.emplace_back(Segment{own_, own_->size(), own_->size()});
   own_->append(bytes);

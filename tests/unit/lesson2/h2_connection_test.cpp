@@ -25,6 +25,7 @@ struct Client {
   std::vector<Request> requests;
   std::vector<uint32_t> gone;
   bool close_asked = false;
+  size_t by_reference = 0;  // bytes the server handed over as shared slices
   hpack::Encoder encoder;
   hpack::Decoder decoder;
   Connection server;
@@ -34,7 +35,11 @@ struct Client {
                Callbacks{[this](std::string_view b) { from_server += b; },
                          [this](const Request& r) { requests.push_back(r); },
                          [this](uint32_t id) { gone.push_back(id); },
-                         [this] { close_asked = true; }}) {
+                         [this] { close_asked = true; },
+                         [this](const net::SharedSlice& b) {
+                           from_server += b.view();
+                           by_reference += b.size;
+                         }}) {
     server.start();
   }
 
@@ -212,6 +217,79 @@ TEST_CASE("flow control: the connection window (65535) and the peer's frame size
   c.send(out);
   fs = c.frames();
   CHECK(c.data_on(fs, 1).size() == 70000 - 65535);
+}
+
+TEST_CASE(
+    "a shared body goes by reference, split by the windows and the frame size "
+    "(RFC 9113 §6.9.1, §4.2)") {
+  Client c;
+  c.hello({{SettingId::initial_window_size, 1 << 20}});
+  c.send(c.request(1, "GET", "/"));
+  c.frames();
+  std::string file(70000, 'x');
+  for (size_t i = 0; i < file.size(); ++i)
+    file[i] = static_cast<char>('a' + i % 26);
+  auto chunk = std::make_shared<const std::string>(file);
+  c.server.respond(1, 200, {}, net::SharedSlice{chunk, 0, chunk->size()});
+  auto fs = c.frames();
+  // Only the frame headers were copied; the connection window stops it at 65535.
+  CHECK(c.by_reference == 65535);
+  std::string got = c.data_on(fs, 1);
+  for (const auto& f : fs)
+    CHECK(f.header.length <= kDefaultMaxFrameSize);
+  CHECK(!find(fs, FrameType::data)->frame.has(flag::end_stream));
+  std::string out;
+  write_window_update(out, 0, 10000);
+  c.send(out);
+  fs = c.frames();
+  got += c.data_on(fs, 1);
+  CHECK(got == file);
+  CHECK(c.by_reference == file.size());
+  REQUIRE(!fs.empty());
+  CHECK(fs.back().frame.has(flag::end_stream));
+  CHECK(!c.server.stream_open(1));
+}
+
+TEST_CASE("a shared body waiting for window, then more DATA: both arrive, in order") {
+  Client c;
+  c.hello({{SettingId::initial_window_size, 10}});
+  c.send(c.request(1, "GET", "/"));
+  c.frames();
+  auto chunk = std::make_shared<const std::string>("0123456789abcdefghij");
+  c.server.start_response(1, 200, {});
+  c.server.send_data(1, net::SharedSlice{chunk, 0, chunk->size()}, false);
+  c.server.send_data(1, "KLMN", true);
+  auto fs = c.frames();
+  std::string got = c.data_on(fs, 1);
+  CHECK(got == "0123456789");
+  std::string out;
+  write_window_update(out, 1, 100);
+  c.send(out);
+  fs = c.frames();
+  got += c.data_on(fs, 1);
+  CHECK(got == "0123456789abcdefghijKLMN");
+  // Short pieces (a chat line) are copied beside their frame header instead.
+  CHECK(c.by_reference == 0);
+  CHECK(!c.server.stream_open(1));
+}
+
+TEST_CASE("without send_shared (TLS), a shared body goes through send, one frame each") {
+  Client c;
+  c.server =
+      Connection(1, {},
+                 Callbacks{[&c](std::string_view b) { c.from_server += b; },
+                           [](const Request&) {}, [](uint32_t) {}, [] {}, nullptr});
+  c.server.start();
+  c.hello();
+  c.frames();
+  c.send(c.request(1, "GET", "/"));
+  auto chunk = std::make_shared<const std::string>("body{}");
+  c.server.respond(1, 200, {{"content-type", "text/css"}},
+                   net::SharedSlice{chunk, 0, chunk->size()});
+  auto fs = c.frames();
+  REQUIRE(count(fs, FrameType::data) == 1);
+  CHECK(find(fs, FrameType::data)->frame.data == "body{}");
+  CHECK(c.by_reference == 0);
 }
 
 TEST_CASE("we open the connection window as we consume DATA (RFC 9113 §6.9)") {
