@@ -480,7 +480,7 @@ void Listener::accept_ready(int listen_fd) {
     }
     uint64_t id = next_id_++;
     auto conn = std::make_shared<Connection>(
-        loop_, Fd(fd), id, std::string(host) + ":" + std::to_string(peer_port), limits_);
+        loop_, Fd(fd), id, std::string(host) + ":" + std::to_string(peer_port), conn_limits_);
     conn->release_ = [this, id] { connections_.erase(id); };
     connections_[id] = conn;
     if (on_accept_) on_accept_(conn);
