@@ -356,15 +356,9 @@ void Recovery::emit(Namespace& nsp, const Packet& packet,
       p.offset = offset;
       out = with_offset(p);
     }
-    // Encoded once, to whoever the broadcast is for now, as BroadcastOperator does.
-    std::string text = encode(out);
-    std::set<std::string> ids = target->recipients(p.rooms, p.except);
-    if (logs::tracing())
-      logs::trace("sio → %zu socket(s) %s", ids.size(), describe(out).c_str());
-    for (const auto& id : ids)
-      if (auto it = target->sockets_.find(id);
-          it != target->sockets_.end() && it->second->client_)
-        it->second->client_->write_encoded(text, out.attachments);
+    // To whoever the broadcast is for now, by the same fast path as a volatile
+    // one: encoded and framed once, recipients picked as pointers (socket.cpp).
+    target->broadcast_encoded(out, p.rooms, p.except, "");
   });
 }
 
