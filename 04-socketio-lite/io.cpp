@@ -230,12 +230,12 @@ void Client::finish(const std::string& reason) {
   sockets_.clear();
   for (auto& [nsp, socket] : sockets)
     socket->closed(reason);
-  server_.clients_.erase(conn_->id());
+  server_.clients_.erase(conn_.get());
 }
 
 // Server
 // ------
-// Namespaces by name, and the Clients by Engine.IO sid. "/" always exists; any
+// Namespaces by name, and the Clients by Engine.IO session. "/" always exists; any
 // other namespace exists once of() has named it (no dynamic namespaces).
 
 Server::Server(loop::Loop& loop, eio::Server& engine, Options options)
@@ -243,7 +243,7 @@ Server::Server(loop::Loop& loop, eio::Server& engine, Options options)
   of("/");
   engine_.on_connection = [this](std::shared_ptr<eio::Socket> conn) {
     auto client = std::make_shared<Client>(*this, conn);
-    clients_[conn->id()] = client;
+    clients_[conn.get()] = client;
     client->start();
   };
 }
@@ -252,7 +252,7 @@ Server::Server(loop::Loop& loop, eio::Server& engine, Options options)
 // callbacks must not reach a Client that is gone.
 Server::~Server() {
   engine_.on_connection = nullptr;
-  for (auto& [sid, client] : clients_) {
+  for (auto& [conn, client] : clients_) {
     client->conn()->on_message = nullptr;
     client->conn()->on_close = nullptr;
   }
@@ -294,7 +294,7 @@ net::SharedSlice Server::shared_frame(const std::string& text) {
 void Server::close() {
   engine_.going_away();
   auto clients = clients_;
-  for (auto& [sid, client] : clients)
+  for (auto& [conn, client] : clients)
     client->close("server shutting down");
 }
 

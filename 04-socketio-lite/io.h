@@ -267,7 +267,8 @@ class Server {
   eio::Server& engine_;
   Options options_;
   std::map<std::string, std::unique_ptr<Namespace>> nsps_;
-  std::map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
+  // By Engine.IO session: a pointer is a smaller key than a copy of its sid.
+  std::map<const eio::Socket*, std::shared_ptr<Client>> clients_;
   // A broadcast's WebSocket frame, "4" + text, built once (broadcast_encoded()).
   net::SharedSlice shared_frame(const std::string& text);
   net::SharedBuffer frames_;
