@@ -68,7 +68,8 @@ TEST_CASE("string escapes between runs of plain characters keep their places") {
   // ED 9F BF is U+D7FF, not a surrogate: written as it is, like the bytes around it.
   CHECK(w("a\xed\x9f\xbf\"b") == "\"a\xed\x9f\xbf\\\"b\"");
   // A lone surrogate (WTF-8 ED A0 BD) between runs, as JSON.stringify writes it.
-  CHECK(w("ab\xed\xa0\xbd" "cd") == "\"ab\\ud83dcd\"");
+  CHECK(w("ab\xed\xa0\xbd"
+          "cd") == "\"ab\\ud83dcd\"");
 }
 
 TEST_CASE("malformed input is refused with a reason, never guessed") {

@@ -130,8 +130,9 @@ TEST_CASE("session store: the last record of a pid wins when the file is read ba
 
 // Memory only (--data none), a connected socket's session is only its pid: its
 // rooms and data are in the socket, saved in full when it drops.
-TEST_CASE("session store, memory only: a connected session's pid is in use, a dropped one "
-          "comes back whole") {
+TEST_CASE(
+    "session store, memory only: a connected session's pid is in use, a dropped one "
+    "comes back whole") {
   sio::FileSessionStore store;
   REQUIRE(store.open("none") == "");
   sio::Session s;
