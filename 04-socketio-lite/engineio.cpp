@@ -35,7 +35,10 @@ static std::string new_sid() {
 // Server
 // ------
 
-Server::Server(loop::Loop& loop, Options options) : loop_(loop), options_(options) {}
+Server::Server(loop::Loop& loop, Options options)
+    : loop_(loop),
+      options_(options),
+      session_options_(std::make_shared<const Options>(std::move(options))) {}
 
 Server::~Server() {
   // Sessions the application still holds outlive us: they must not call back.

@@ -115,7 +115,9 @@ class Socket : public std::enable_shared_from_this<Socket> {
 
   Server* server_;  // nullptr once the Server is gone
   loop::Loop& loop_;
-  Options options_;
+  // The server's, shared by every session (and kept if the server goes first):
+  // 16 bytes a session instead of a copy of ~110.
+  std::shared_ptr<const Options> options_;
   std::string id_;
   std::string log_name_;
   http::Request handshake_;
@@ -170,6 +172,7 @@ class Server {
 
   loop::Loop& loop_;
   Options options_;
+  std::shared_ptr<const Options> session_options_;  // the same, for the sessions
   std::map<std::string, std::shared_ptr<Socket>> sessions_;
   uint64_t sessions_opened_ = 0;  // numbers the sessions for the logs
   struct Retired {

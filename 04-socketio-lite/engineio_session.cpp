@@ -31,7 +31,7 @@ static void trace_packet(const std::string& sid, const char* arrow, const char* 
 Socket::Socket(Server& server, std::string id, http::Request handshake)
     : server_(&server),
       loop_(server.loop_),
-      options_(server.options_),
+      options_(server.session_options_),
       id_(std::move(id)),
       handshake_(std::move(handshake)) {}
 
@@ -105,7 +105,7 @@ void Socket::answer_poll() {
   r.body = encode_payload(pending_);
   pending_.clear();
   pending_bytes_ = 0;
-  Server::add_cors(options_, ex->request(), r);
+  Server::add_cors(*options_, ex->request(), r);
   ex->respond(std::move(r));
 }
 
@@ -151,15 +151,15 @@ void Socket::receive(const Packet& p, const char* via) {
 // and the client is considered gone.
 void Socket::schedule_ping() {
   std::weak_ptr<Socket> weak = weak_from_this();
-  ping_timer_ = loop_.after(options_.ping_interval_ms, [weak] {
+  ping_timer_ = loop_.after(options_->ping_interval_ms, [weak] {
     auto self = weak.lock();
     if (!self || self->state_ != State::open) return;
     self->write(bare(PacketType::ping));
-    self->pong_timer_ = self->loop_.after(self->options_.ping_timeout_ms, [weak] {
+    self->pong_timer_ = self->loop_.after(self->options_->ping_timeout_ms, [weak] {
       auto self = weak.lock();
       if (!self) return;
       logs::info("eio %s: no pong within %lldms", self->log_name_.c_str(),
-                 (long long)self->options_.ping_timeout_ms);
+                 (long long)self->options_->ping_timeout_ms);
       self->finish("ping timeout");
     });
   });
@@ -178,7 +178,7 @@ void Socket::on_poll(const std::shared_ptr<http::Exchange>& ex) {
                log_name_.c_str());
     finish("transport error");
     http::Response r = http::text_response(400, "");
-    Server::add_cors(options_, ex->request(), r);
+    Server::add_cors(*options_, ex->request(), r);
     ex->respond(std::move(r));
     return;
   }
@@ -213,7 +213,7 @@ void Socket::on_post(const std::shared_ptr<http::Exchange>& ex) {
   const std::string* type = req.header("content-type");
   if (type && type->compare(0, 24, "application/octet-stream") == 0) {
     logs::info("eio %s: a POST body must be text in v4", log_name_.c_str());
-    ex->respond(Server::error_response(options_, req, kBadRequest));
+    ex->respond(Server::error_response(*options_, req, kBadRequest));
     finish("transport error");
     return;
   }
@@ -221,9 +221,9 @@ void Socket::on_post(const std::shared_ptr<http::Exchange>& ex) {
   // happens (it answers 413 itself). The reference (engine.io 6.6 polling.js,
   // onDataRequest) answers 413 and keeps the session, as we do; its client, told
   // 413, ends the session itself: "transport error" there, a close packet here.
-  if (req.body.size() > options_.max_payload) {
+  if (req.body.size() > options_->max_payload) {
     http::Response r = http::text_response(413, "");
-    Server::add_cors(options_, req, r);
+    Server::add_cors(*options_, req, r);
     ex->respond(std::move(r));
     return;
   }
@@ -232,7 +232,7 @@ void Socket::on_post(const std::shared_ptr<http::Exchange>& ex) {
   if (!decoded.ok) {
     logs::info("eio %s: %s; closing the session", log_name_.c_str(),
                decoded.error.c_str());
-    ex->respond(Server::error_response(options_, req, kBadRequest));
+    ex->respond(Server::error_response(*options_, req, kBadRequest));
     finish("parse error");
     return;
   }
@@ -246,7 +246,7 @@ void Socket::on_post(const std::shared_ptr<http::Exchange>& ex) {
   http::Response r = http::text_response(200, "ok");
   r.content_type = "text/html";
   r.headers.push_back({"Cache-Control", "no-store"});
-  Server::add_cors(options_, req, r);
+  Server::add_cors(*options_, req, r);
   ex->respond(std::move(r));
 }
 
@@ -308,7 +308,7 @@ void Socket::probe(std::shared_ptr<ws::Socket> ws) {
   probed_ = false;
   attach(probe_);
   std::weak_ptr<Socket> weak = weak_from_this();
-  upgrade_timer_ = loop_.after(options_.upgrade_timeout_ms, [weak] {
+  upgrade_timer_ = loop_.after(options_->upgrade_timeout_ms, [weak] {
     auto self = weak.lock();
     if (!self || !self->probe_) return;
     logs::info("eio %s: the upgrade was not completed in time", self->log_name_.c_str());

@@ -65,25 +65,9 @@ void Client::write_encoded(const std::string& text,
   if (closed_) return;
   // A send may end the session under us (its output over the cap): stay alive.
   auto keep = shared_from_this();
-  if (!send_shared(text)) conn_->send(text);
+  conn_->send(text);
   for (const auto& a : attachments)
     if (!closed_) conn_->send_binary(a);
-}
-
-// A broadcast writes the same text to every recipient. Over WebSocket its
-// frame ("4" + text in a text frame) is built once, copied once into the server's
-// net::SharedBuffer, and every later recipient of the same text queues a
-// reference to it: a compare instead of two string copies, a frame header, an
-// Engine.IO packet and three allocations per recipient (tests/bench/README.md,
-// lesson 04). It also serves Recovery's delivery, which calls write_encoded too.
-bool Client::send_shared(const std::string& text) {
-  if (std::string_view(text) != server_.framed_text_ || !server_.framed_.chunk) {
-    std::string frame;
-    ws::write_frame(frame, true, ws::Opcode::text, "4" + text);
-    server_.framed_ = server_.frames_.append(frame);
-    server_.framed_text_ = text;
-  }
-  return conn_->send_frame(server_.framed_);
 }
 
 void Client::on_message(std::string_view data, bool binary) {
@@ -246,12 +230,12 @@ void Client::finish(const std::string& reason) {
   sockets_.clear();
   for (auto& [nsp, socket] : sockets)
     socket->closed(reason);
-  server_.clients_.erase(conn_->id());
+  server_.clients_.erase(conn_.get());
 }
 
 // Server
 // ------
-// Namespaces by name, and the Clients by Engine.IO sid. "/" always exists; any
+// Namespaces by name, and the Clients by Engine.IO session. "/" always exists; any
 // other namespace exists once of() has named it (no dynamic namespaces).
 
 Server::Server(loop::Loop& loop, eio::Server& engine, Options options)
@@ -259,7 +243,7 @@ Server::Server(loop::Loop& loop, eio::Server& engine, Options options)
   of("/");
   engine_.on_connection = [this](std::shared_ptr<eio::Socket> conn) {
     auto client = std::make_shared<Client>(*this, conn);
-    clients_[conn->id()] = client;
+    clients_[conn.get()] = client;
     client->start();
   };
 }
@@ -268,7 +252,7 @@ Server::Server(loop::Loop& loop, eio::Server& engine, Options options)
 // callbacks must not reach a Client that is gone.
 Server::~Server() {
   engine_.on_connection = nullptr;
-  for (auto& [sid, client] : clients_) {
+  for (auto& [conn, client] : clients_) {
     client->conn()->on_message = nullptr;
     client->conn()->on_close = nullptr;
   }
@@ -293,12 +277,24 @@ void Namespace::deliver(const Packet& packet, const std::set<std::string>& rooms
   broadcast_encoded(packet, rooms, except, "from the cluster ");
 }
 
+// A broadcast writes the same text to every recipient. Over WebSocket its frame
+// ("4" + text in a text frame) is built here once and copied once into a
+// net::SharedBuffer, and every WebSocket session queues a reference to it
+// (eio::Socket::send_frame) instead of an Engine.IO packet, "4" + text, a frame
+// string and a copy into its own output: three allocations and three copies per
+// recipient saved (tests/bench/README.md, lesson 04).
+net::SharedSlice Server::shared_frame(const std::string& text) {
+  std::string frame;
+  ws::write_frame(frame, true, ws::Opcode::text, "4" + text);
+  return frames_.append(frame);
+}
+
 // Shutdown: a copy, since each close removes its Client from the map. Each
 // session then ends as the server is going away (the close packet, then 1001).
 void Server::close() {
   engine_.going_away();
   auto clients = clients_;
-  for (auto& [sid, client] : clients)
+  for (auto& [conn, client] : clients)
     client->close("server shutting down");
 }
 

@@ -262,15 +262,16 @@ class Server {
 
  private:
   friend class Client;
+  friend class Namespace;
   loop::Loop& loop_;
   eio::Server& engine_;
   Options options_;
   std::map<std::string, std::unique_ptr<Namespace>> nsps_;
-  std::map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO sid
-  // Client::write_encoded(): the WebSocket frame of the last text sent, shared.
+  // By Engine.IO session: a pointer is a smaller key than a copy of its sid.
+  std::map<const eio::Socket*, std::shared_ptr<Client>> clients_;
+  // A broadcast's WebSocket frame, "4" + text, built once (broadcast_encoded()).
+  net::SharedSlice shared_frame(const std::string& text);
   net::SharedBuffer frames_;
-  std::string framed_text_;
-  net::SharedSlice framed_;
 };
 
 // Internals
@@ -298,7 +299,6 @@ class Client : public std::enable_shared_from_this<Client> {
   void connect(const std::string& nsp, std::optional<json::Value> auth);
   void open_socket(const std::string& nsp, std::optional<json::Value> auth,
                    std::optional<Recovery::Restored> restored);
-  bool send_shared(const std::string& text);
   void finish(const std::string& reason);
 
   Server& server_;

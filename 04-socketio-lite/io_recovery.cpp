@@ -112,17 +112,26 @@ void FileSessionStore::append(const std::string& record) {
 }
 
 void FileSessionStore::save(const Session& session) {
+  if (!file_.is_open() && !session.disconnected_at) {
+    sessions_.erase(session.pid);
+    connected_.insert(session.pid);
+    return;
+  }
+  connected_.erase(session.pid);
   sessions_[session.pid] = session;
   append(session_json(session));
 }
 
+// A pid a connected socket holds (memory only) is found as just that: in use.
 std::optional<Session> FileSessionStore::find(const std::string& pid) const {
+  if (connected_.count(pid)) return Session{pid, "", "", {}, json::Object{}, "", 0};
   auto it = sessions_.find(pid);
   if (it == sessions_.end()) return std::nullopt;
   return it->second;
 }
 
 void FileSessionStore::erase(const std::string& pid) {
+  if (connected_.erase(pid)) return;
   if (!sessions_.erase(pid)) return;
   append(json::stringify(json::Value(json::Object{{"pid", pid}, {"gone", true}})));
 }
@@ -356,15 +365,9 @@ void Recovery::emit(Namespace& nsp, const Packet& packet,
       p.offset = offset;
       out = with_offset(p);
     }
-    // Encoded once, to whoever the broadcast is for now, as BroadcastOperator does.
-    std::string text = encode(out);
-    std::set<std::string> ids = target->recipients(p.rooms, p.except);
-    if (logs::tracing())
-      logs::trace("sio → %zu socket(s) %s", ids.size(), describe(out).c_str());
-    for (const auto& id : ids)
-      if (auto it = target->sockets_.find(id);
-          it != target->sockets_.end() && it->second->client_)
-        it->second->client_->write_encoded(text, out.attachments);
+    // To whoever the broadcast is for now, by the same fast path as a volatile
+    // one: encoded and framed once, recipients picked as pointers (socket.cpp).
+    target->broadcast_encoded(out, p.rooms, p.except, "");
   });
 }
 

@@ -27,6 +27,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "common/chat.h"
@@ -92,7 +93,8 @@ class ReplayLog {
 
 // One node: sessions in memory and, with --data FILE, in FILE.sessions beside the
 // chat's log (framed as store.h frames it, one JSON record per change, rewritten
-// when it holds four times the live sessions).
+// when it holds four times the live sessions). Memory only, a connected session
+// is only its pid (its rooms and data are in its socket, saved when it drops).
 class FileSessionStore : public SessionStore {
  public:
   // "" or "none": memory only. An error names the file.
@@ -101,11 +103,15 @@ class FileSessionStore : public SessionStore {
   std::optional<Session> find(const std::string& pid) const override;
   void erase(const std::string& pid) override;
   void expire(int64_t before) override;
-  size_t size() const { return sessions_.size(); }
+  size_t size() const { return sessions_.size() + connected_.size(); }
 
  private:
   void append(const std::string& record);
   std::map<std::string, Session> sessions_;
+  // Memory only: the pids that connected sockets hold. A full Session per socket
+  // would cost ~600 bytes more each for nothing: with no file to rewrite, nobody
+  // reads it before the socket drops and Recovery::closed saves it in full.
+  std::unordered_set<std::string> connected_;
   store::File file_;
   uint64_t records_ = 0;
 };

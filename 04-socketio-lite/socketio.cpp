@@ -263,7 +263,7 @@ Decoder::Result Decoder::add_text(std::string_view s) {
   }
 
   // A binary packet waits for its attachments: the next binary messages.
-  pending_ = std::move(p);
+  pending_ = std::make_unique<Packet>(std::move(p));
   expected_ = attachments;
   received_bytes_ = 0;
   return finish();

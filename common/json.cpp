@@ -317,9 +317,15 @@ ParseResult parse(std::string_view text, ParseOptions options) {
 
 void append_string(std::string& out, std::string_view s) {
   out += '"';
+  // Characters that need no escape are copied in runs, not one push_back each
+  // (a tenth of lesson 04's instructions per post: tests/bench/README.md item 14).
+  size_t run = 0;  // where the characters not yet copied start
   for (size_t i = 0; i < s.size(); ++i) {
     char ch = s[i];
     unsigned char c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0xED) continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     // ED A0..BF 80..BF: a surrogate code unit in generalized UTF-8 (a lone one
     // read with ParseOptions::lone_surrogates), written as JSON.stringify writes
     // a lone surrogate: \ud83d.
@@ -332,6 +338,7 @@ void append_string(std::string& out, std::string_view s) {
       std::snprintf(hex, sizeof hex, "\\u%04x", unit);
       out += hex;
       i += 2;
+      run = i + 1;
       continue;
     }
     switch (c) {
@@ -366,6 +373,7 @@ void append_string(std::string& out, std::string_view s) {
         }
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 

@@ -55,6 +55,23 @@ TEST_CASE("string escapes: all of them, and \\u with surrogate pairs") {
   CHECK(json::stringify(json::Value("\x01\x1f\x7f")) == "\"\\u0001\\u001f\x7f\"");
 }
 
+// The writer copies plain characters in runs: every escape must still land in its
+// place, first, last, alone or between runs.
+TEST_CASE("string escapes between runs of plain characters keep their places") {
+  auto w = [](std::string s) { return json::stringify(json::Value(std::move(s))); };
+  CHECK(w("plain text, no escape") == "\"plain text, no escape\"");
+  CHECK(w("\"starts") == "\"\\\"starts\"");
+  CHECK(w("ends\\") == "\"ends\\\\\"");
+  CHECK(w("a\nb\tc") == "\"a\\nb\\tc\"");
+  CHECK(w("\n\n") == "\"\\n\\n\"");
+  CHECK(w(std::string("x\0y", 3)) == "\"x\\u0000y\"");
+  // ED 9F BF is U+D7FF, not a surrogate: written as it is, like the bytes around it.
+  CHECK(w("a\xed\x9f\xbf\"b") == "\"a\xed\x9f\xbf\\\"b\"");
+  // A lone surrogate (WTF-8 ED A0 BD) between runs, as JSON.stringify writes it.
+  CHECK(w("ab\xed\xa0\xbd"
+          "cd") == "\"ab\\ud83dcd\"");
+}
+
 TEST_CASE("malformed input is refused with a reason, never guessed") {
   const char* bad[] = {
       "",

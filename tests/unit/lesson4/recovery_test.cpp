@@ -127,3 +127,54 @@ TEST_CASE("session store: the last record of a pid wins when the file is read ba
   std::remove(path.c_str());
   rmdir(dir);
 }
+
+// Memory only (--data none), a connected socket's session is only its pid: its
+// rooms and data are in the socket, saved in full when it drops.
+TEST_CASE(
+    "session store, memory only: a connected session's pid is in use, a dropped one "
+    "comes back whole") {
+  sio::FileSessionStore store;
+  REQUIRE(store.open("none") == "");
+  sio::Session s;
+  s.pid = "p1";
+  s.sid = "s1";
+  s.rooms = {"general", "s1"};
+  s.data = js(R"({"user":"ada"})");
+  s.offset = "h-3";
+  store.save(s);  // connected: disconnected_at 0
+  CHECK(store.size() == 1);
+  auto held = store.find("p1");
+  REQUIRE(held);
+  CHECK(held->disconnected_at == 0);
+  const char* why = nullptr;
+  bool answered = false;
+  store.claim("p1", [&](std::optional<sio::Session> session, const char* refused) {
+    answered = true;
+    CHECK_FALSE(session);
+    why = refused;
+  });
+  CHECK(answered);
+  REQUIRE(why);
+  CHECK(std::string(why).find("in use") != std::string::npos);
+  s.disconnected_at = 1000;
+  store.save(s);
+  CHECK(store.size() == 1);
+  std::optional<sio::Session> back;
+  store.claim("p1", [&](std::optional<sio::Session> session, const char* refused) {
+    CHECK_FALSE(refused);
+    back = std::move(session);
+  });
+  REQUIRE(back);
+  CHECK(back->sid == "s1");
+  CHECK(back->rooms == s.rooms);
+  CHECK(json::stringify(back->data) == R"({"user":"ada"})");
+  CHECK(back->offset == "h-3");
+  store.erase("p1");
+  CHECK(store.size() == 0);
+  CHECK_FALSE(store.find("p1"));
+  // Connected again, then gone on purpose: forgotten.
+  s.disconnected_at = 0;
+  store.save(s);
+  store.erase("p1");
+  CHECK(store.size() == 0);
+}
