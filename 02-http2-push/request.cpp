@@ -1,6 +1,9 @@
 // HTTP semantics over HTTP/2 (RFC 9113 §8): what makes a request well formed.
 // A field list that breaks any of these is "malformed" and answered with
 // RST_STREAM PROTOCOL_ERROR (§8.1.1); the connection goes on.
+#include <array>
+#include <cstdint>
+
 #include "connection.h"
 
 namespace h2 {
@@ -11,20 +14,38 @@ const std::string* Request::header(std::string_view name) const {
   return nullptr;
 }
 
+// RFC 9113 §8.2.1: what each byte may be in a field name and in a field value, one
+// table lookup a byte instead of three to five compares: under h2load the checks
+// went from ~980 to ~770 instructions a request (tests/bench/README.md item 16).
+enum FieldByte : uint8_t { kNameOk = 1, kValueOk = 2 };
+static constexpr std::array<uint8_t, 256> kFieldBytes = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    // RFC 9113 §8.2.1: a name has no 0x00-0x20, no uppercase, no 0x7f-0xff, and a
+    // colon only as a pseudo-header's first byte (checked apart).
+    const bool name_ok = c > 0x20 && c < 0x7f && !(c >= 'A' && c <= 'Z') && c != ':';
+    // RFC 9113 §8.2.1: a value has no NUL, CR or LF.
+    const bool value_ok = c != '\0' && c != '\r' && c != '\n';
+    t[c] = (name_ok ? kNameOk : 0) | (value_ok ? kValueOk : 0);
+  }
+  return t;
+}();
+
 // RFC 9113 §8.2.1: a name is lower-case token characters; a value has no NUL, CR
 // or LF, and no whitespace at either end.
 static std::string check_field(const hpack::Header& h) {
   if (h.name.empty()) return "RFC 9113 §8.2.1: empty field name";
-  for (size_t i = 0; i < h.name.size(); ++i) {
+  // A pseudo-header's leading colon is the one colon allowed.
+  for (size_t i = h.name[0] == ':' ? 1 : 0; i < h.name.size(); ++i) {
     const uint8_t c = static_cast<uint8_t>(h.name[i]);
+    if (kFieldBytes[c] & kNameOk) continue;
     // RFC 9113 §8.2.1: uppercase in a field name MUST be treated as malformed.
     if (c >= 'A' && c <= 'Z') return "RFC 9113 §8.2.1: uppercase in field name " + h.name;
     // RFC 9113 §8.2.1: 0x00-0x20, 0x7f-0xff, or a colon after the first byte.
-    if (c <= 0x20 || c >= 0x7f || (c == ':' && i > 0))
-      return "RFC 9113 §8.2.1: invalid character in field name";
+    return "RFC 9113 §8.2.1: invalid character in field name";
   }
   for (char c : h.value)
-    if (c == '\0' || c == '\r' || c == '\n')
+    if (!(kFieldBytes[static_cast<uint8_t>(c)] & kValueOk))
       return "RFC 9113 §8.2.1: NUL, CR or LF in the value of " + h.name;
   const std::string& v = h.value;
   if (!v.empty() &&

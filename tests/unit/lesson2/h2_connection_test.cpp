@@ -463,6 +463,32 @@ TEST_CASE("request validation (RFC 9113 §8.2, §8.3)") {
       std::string::npos);
 }
 
+TEST_CASE("RFC 9113 §8.2.1: every byte value, in a field name and in a field value") {
+  const hpack::HeaderList ok = {
+      {":method", "GET"}, {":scheme", "https"}, {":authority", "a"}, {":path", "/"}};
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    CAPTURE(b);
+    auto f = ok;
+    f.push_back({std::string("a") + c + "b", "v"});
+    Request r;
+    const std::string name_error = read_request(f, r);
+    // The rule as §8.2.1 states it: no 0x00-0x20, 0x41-0x5a, 0x7f-0xff, no colon.
+    const bool name_ok = b > 0x20 && b < 0x7f && !(b >= 'A' && b <= 'Z') && b != ':';
+    CHECK(name_error.empty() == name_ok);
+    if (b >= 'A' && b <= 'Z') CHECK(name_error.find("uppercase") != std::string::npos);
+    f.back() = {"x", std::string("a") + c + "b"};
+    Request r2;
+    const std::string value_error = read_request(f, r2);
+    CHECK(value_error.empty() == (b != 0 && b != '\r' && b != '\n'));
+    // The same bytes in a pseudo-header's value (:path) and after its colon.
+    auto p = ok;
+    p[3].value = std::string("/a") + c + "b";
+    Request r3;
+    CHECK(read_request(p, r3).empty() == (b != 0 && b != '\r' && b != '\n'));
+  }
+}
+
 TEST_CASE(
     "RFC 9113 §6.8: finish_shutdown() without the PING's ACK sends the last GOAWAY") {
   Client c;
