@@ -68,6 +68,11 @@ std::string decode_string(std::string_view in, size_t& pos, std::string& out);
 void huffman_encode(std::string& out, std::string_view s);
 size_t huffman_length(std::string_view s);
 std::string huffman_decode(std::string_view in, std::string& out);
+// The same, four bits a table lookup (hpack.cpp says how); decode_string() uses it.
+// It falls back to huffman_decode() unless the two agree on every symbol and on
+// the §5.2 errors, which huffman_fast_in_use() says.
+std::string huffman_decode_fast(std::string_view in, std::string& out);
+bool huffman_fast_in_use();
 
 // §4.1: an entry's size is its name and value lengths plus 32.
 inline size_t entry_size(std::string_view name, std::string_view value) {

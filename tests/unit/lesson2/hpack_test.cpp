@@ -381,6 +381,47 @@ TEST_CASE("Huffman padding and EOS rules (§5.2)") {
   CHECK(huffman_decode(hex("ff ff ff ff"), out).find("EOS") != std::string::npos);
 }
 
+TEST_CASE("RFC 7541 §5.2: the table-driven Huffman decoder agrees with huffman_decode") {
+  // The start-up check passed, so decode_string() uses the fast decoder.
+  CHECK(huffman_fast_in_use());
+  auto same = [](const std::string& in) {
+    std::string slow, fast;
+    const std::string slow_error = huffman_decode(in, slow);
+    const std::string fast_error = huffman_decode_fast(in, fast);
+    CHECK(fast_error == slow_error);
+    if (slow_error.empty()) CHECK(fast == slow);
+    return slow_error.empty();
+  };
+  // Every symbol alone and after each amount of padding left by another.
+  for (int c = 0; c < 256; ++c)
+    for (int before : {-1, int{'a'}, int{'0'}, 0xff}) {
+      std::string s, coded;
+      if (before >= 0) s += static_cast<char>(before);
+      s += static_cast<char>(c);
+      huffman_encode(coded, s);
+      CAPTURE(c);
+      CHECK(same(coded));
+    }
+  // Random strings, coded (valid) and random bytes (mostly invalid padding or EOS).
+  std::mt19937 rng(16);
+  int valid = 0, invalid = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(rng() % 40, '\0');
+    for (char& c : s)
+      c = static_cast<char>(i % 2 ? rng() % 256 : 'a' + rng() % 26);
+    std::string coded;
+    huffman_encode(coded, s);
+    CHECK(same(coded));
+    (same(s) ? valid : invalid) += 1;
+  }
+  // Both kinds occurred, so both the results and the errors were compared.
+  CHECK(valid > 0);
+  CHECK(invalid > 0);
+  std::string out;
+  CHECK(huffman_decode_fast(hex("ff ff ff ff"), out).find("EOS") != std::string::npos);
+  CHECK(huffman_decode_fast(hex("18"), out).find("not all ones") != std::string::npos);
+}
+
 TEST_CASE("decoder errors (§2.3.3, §6.1, §6.3, §4.2, §5.2)") {
   auto error = [](const std::string& block, size_t limit = 4096) {
     Decoder d(limit);
