@@ -486,9 +486,11 @@ void Encoder::add(std::string& out, std::string_view name, std::string_view valu
   // The dynamic table first: a response's fields are usually there from the
   // response before, which spares the static table's hash lookup. (A field is
   // never in both: one the static table holds whole is not added, §6.1 below.)
-  size_t exact = 0, dynamic_name = 0;
-  for (size_t i = 0; i < table_.count() && !exact; ++i) {
-    const Header* d = table_.get(i);
+  // Walked with the deque's iterator, not get(i): indexing a deque computes its
+  // block and offset each time (under h2load this function went from 1,039 to
+  // 883 instructions a request, tests/bench/README.md item 16).
+  size_t exact = 0, dynamic_name = 0, i = 0;
+  for (auto d = table_.begin(); d != table_.end() && !exact; ++d, ++i) {
     if (d->name != name) continue;
     if (!dynamic_name) dynamic_name = kStaticTableSize + 1 + i;
     if (d->value == value) exact = kStaticTableSize + 1 + i;

@@ -90,6 +90,9 @@ class DynamicTable {
     return i < entries_.size() ? &entries_[i] : nullptr;
   }
   size_t count() const { return entries_.size(); }
+  // Newest first, as get(0), get(1), ...
+  std::deque<Header>::const_iterator begin() const { return entries_.begin(); }
+  std::deque<Header>::const_iterator end() const { return entries_.end(); }
   size_t size() const { return size_; }
   size_t max_size() const { return max_size_; }
 
