@@ -100,21 +100,17 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
         await member(b.url, 'bea', 'general')];
       const start = await client.xRevRange('socket.io', '+', '-', { COUNT: 1 });
       // Both nodes post at once, without waiting for each other.
-      const sent = Array.from({ length: 20 },
-        (_, i) => `order-${i % 2 ? 'a' : 'b'}-${i}`);
+      const sent = Array.from({ length: 20 }, (_, i) => `order-${i % 2 ? 'a' : 'b'}-${i}`);
       await Promise.all(sent.map((t) => post(poster[t[6]], t)));
       await until(() => watchers.every((w) => texts(w).filter((t) =>
         t.startsWith('order-')).length === sent.length));
       // The stream's order: the offsets (entry ids) of the posts' msg:new entries.
-      const from = start[0] ? `(${start[0].id}` : '-';
-      const entries = await client.xRange('socket.io', from, '+');
-      const streamOrder = entries
-        .map((e) => JSON.parse(e.message.data).packet.data[1].text)
+      const entries = await client.xRange('socket.io', start[0] ? `(${start[0].id}` : '-', '+');
+      const streamOrder = entries.map((e) => JSON.parse(e.message.data).packet.data[1].text)
         .filter((t) => t.startsWith('order-'));
       assert.equal(streamOrder.length, sent.length);
       for (const w of watchers) {
-        const got = w.seen.filter(([e, m]) =>
-          e === 'msg:new' && m.text.startsWith('order-'));
+        const got = w.seen.filter(([e, m]) => e === 'msg:new' && m.text.startsWith('order-'));
         assert.deepEqual(got.map(([, m]) => m.text), streamOrder);
         // Ids are the history's order, offsets the stream's: both grow together.
         const ids = got.map(([, m]) => m.id);
