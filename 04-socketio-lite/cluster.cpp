@@ -264,9 +264,7 @@ void Adapter::on_entries(const redis::Reply& r) {
 }
 
 void Adapter::on_entry(const std::string& id, const Entry& e) {
-  // Our own: delivered here when it was made. A post's entry is no node's
-  // ("emitter"), so it is delivered here from the stream like the others'.
-  if (e.uid == uid_) return;
+  if (e.uid == uid_) return;  // our own: delivered here when it was made
   sio::Namespace* nsp = io_.find(e.nsp);
   if (!nsp) return;  // a namespace this node does not have
   int type = 0;

@@ -4,9 +4,7 @@
 // is a member of the same cluster.
 //
 // Every broadcast made here (io.to(room).emit, socket.to(room).emit...) reaches
-// this node's sockets at once and is appended to one Redis Stream (a chat post
-// is the exception: Redis appends it, uid "emitter", and every node, this one
-// too, delivers it when read; cluster_history.cpp):
+// this node's sockets at once and is appended to one Redis Stream:
 //   XADD socket.io MAXLEN ~ 10000 * uid 3f2a9c01d4e5b687 nsp / type 3
 //        data {"packet":{"type":2,"data":["msg:new",{...}]},
 //              "opts":{"rooms":["general"],"except":["<sender id>"],"flags":{}}}
@@ -68,10 +66,6 @@ enum class MessageType : int {
   broadcast_ack = 12,
   adapter_close = 13,
 };
-
-// The uid of a broadcast that no node made (socket.io-adapter's EMITTER_UID): a
-// post's, which the post script appends and every node delivers when read.
-inline constexpr char kEmitterUid[] = "emitter";
 
 // One stream entry's fields, as XADD writes them and XREAD returns them.
 struct Entry {
@@ -208,6 +202,8 @@ class Adapter {
   struct Pending {  // a post sent as a script whose answer has not come
     std::vector<std::string> args;  // numkeys, KEYS, ARGV (after EVAL or EVALSHA)
     std::string token;  // in the entry's "tok" field: this post's, none other's
+    std::string room;
+    std::set<std::string> except;
     PostDone done;
     loop::TimerId timer = 0;
   };

@@ -9,20 +9,10 @@
 // A post is one Lua script, so Redis runs it whole or not at all:
 //   1. a post already stored (a retried cid) gets the stored message back;
 //   2. XADD chat:history:<room> MAXLEN <history> 0-* user .. text .. time .. cid ..
-//   3. XADD socket.io ... uid emitter ... data {"packet":{"type":2,"data":["msg:new",
-//      {"id":<n>,...: the broadcast, with the id Redis just gave.
+//   3. XADD socket.io ... data {"packet":{"type":2,"data":["msg:new",{"id":<n>,...
+//      the broadcast other nodes deliver, with the id Redis just gave.
 // The history and the broadcast cannot part: no acknowledged post is missing
 // from the stream, and the stream's broadcasts come in the order of the ids.
-//
-// Every node delivers a post from the stream (XREAD), the posting node too: the
-// entry's uid is "emitter", the one socket.io-adapter gives broadcasts made by
-// no node (ClusterAdapter's EMITTER_UID; @socket.io/redis-streams-emitter writes
-// it), so no node skips it as its own and no Node member counts it as a node.
-// The node only acknowledges the post when the script answers. What that saves:
-// a client socket gets the posts of both nodes that one XREAD brought in one
-// write, where it got one write at the script's reply and another at the XREAD
-// (tests/bench/README.md, item 17); and every socket on every node sees the
-// posts in the stream's order, the order of their ids.
 //
 // The script is sent once per connection (SCRIPT LOAD, whose answer is its SHA1)
 // and each post names it by that SHA1 (EVALSHA): ~40 bytes instead of its ~950 bytes
@@ -41,9 +31,8 @@
 namespace cluster {
 
 // KEYS: the history stream, the cid's key, the broadcast stream. ARGV: user,
-// text, time, cid, history length, the broadcast's uid ("emitter"), namespace,
-// stream length, the broadcast's data before and after the id, the post's
-// token, and the mode:
+// text, time, cid, history length, node uid, namespace, stream length, the
+// broadcast's data before and after the id, the post's token, and the mode:
 // "post"; "again" (asked again after a lost reply: look for the token first);
 // "check" (only look: its poster was told it may be stored, so never store it).
 // A cid is looked up by its key (kept an hour, so a page's retry finds it); a
@@ -99,6 +88,14 @@ static bool read_message(const redis::Reply& entry, chat::Message& m) {
   return true;
 }
 
+static std::string field(const redis::Reply& entry, const std::string& name) {
+  if (entry.elements.size() != 2) return "";
+  const auto& fields = entry.elements[1].elements;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2)
+    if (fields[i].str == name) return fields[i + 1].str;
+  return "";
+}
+
 // On every (re)connection, before any post: Redis keeps the script and answers
 // its SHA1. Commands on one connection run in order, so every EVALSHA sent after
 // this finds it (unless Redis's script cache is flushed meanwhile: NOSCRIPT).
@@ -128,9 +125,7 @@ void Adapter::load_history_id() {
 
 void Adapter::post(const std::string& room, chat::Post post, const std::string& except,
                    PostDone done) {
-  // The reader must know where it reads from (last_id_), or the post's entry could
-  // land before its first read and this node's sockets would never see it.
-  if (!io_.cluster_connected || history_id_.empty() || last_id_ == "$") {
+  if (!io_.cluster_connected || history_id_.empty()) {
     chat::Posted p;
     p.error = "cluster: cut off from redis, not sent; try again";
     return done(p);
@@ -156,6 +151,8 @@ void Adapter::post(const std::string& room, chat::Post post, const std::string& 
   std::string token = uid_ + "." + std::to_string(++posts_);
   auto pending = std::make_shared<Pending>();
   pending->token = token;
+  pending->room = room;
+  pending->except = std::move(excepted);
   pending->done = std::move(done);
   pending->args = {"3",
                    history_key(room),
@@ -166,7 +163,7 @@ void Adapter::post(const std::string& room, chat::Post post, const std::string& 
                    std::to_string(m.time),
                    m.cid,
                    std::to_string(options_.history),
-                   kEmitterUid,
+                   uid_,
                    "/",
                    std::to_string(options_.max_len),
                    data.substr(0, at),
@@ -234,10 +231,23 @@ void Adapter::run_post(const std::shared_ptr<Pending>& pending, bool by_text) {
       if (pending->done) pending->done(p);
       return;
     }
-    // Only the poster is answered here. The room gets the post from the stream,
-    // on this node as on the others (on_entry), with its entry id as the offset,
-    // whether it was stored now or by this post's earlier run whose reply was lost.
+    // Our sockets have not seen it if it is new, or if it was stored by this very
+    // post's earlier run, whose reply was lost (this node skips its own entries
+    // in the stream). A cid stored by another post was delivered then.
     p.fresh = state == 1;
+    if (p.fresh || field(r.elements[1], "tok") == pending->token) {
+      sio::Packet packet;
+      packet.type = sio::Type::event;
+      packet.nsp = "/";
+      packet.data =
+          json::Value(json::Array{json::Value("msg:new"), chat::to_value(p.message)});
+      // Recovery: the broadcast's entry id is its offset here as on the others.
+      // A post whose reply was lost goes out without one (its id is unknown).
+      if (p.fresh && r.elements.size() == 3 && r.elements[2].type == redis::Type::bulk)
+        add_offset(packet, json::Value(), r.elements[2].str);
+      if (sio::Namespace* nsp = io_.find("/"))
+        nsp->deliver(packet, {pending->room}, pending->except);
+    }
     if (pending->done) pending->done(p);
   });
 }
