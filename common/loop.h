@@ -87,7 +87,7 @@ class Loop {
   // Timers: a binary min-heap of (deadline, seq) over slots that hold the
   // callbacks. A TimerId is a slot and its generation; cancel() empties the slot
   // and leaves the heap entry to be skipped when it comes up (or dropped by
-  // compact_timers() once cancelled entries outnumber armed ones).
+  // compact_timers() once they pass a quarter of the armed ones).
   struct TimerSlot {
     std::function<void()> callback;
     uint32_t generation = 1;
