@@ -47,9 +47,13 @@ Connection::~Connection() {
 void Connection::start(InputHandler on_input, std::function<void()> on_close) {
   on_input_ = std::move(on_input);
   on_close_ = std::move(on_close);
-  std::weak_ptr<Connection> weak = shared_from_this();
-  loop_.watch(fd_.get(), loop::kReadable, [weak](int events) {
-    if (auto self = weak.lock()) self->on_events(events);
+  // A bare `this`, not a weak_ptr: the watch lives no longer than the
+  // Connection (close_now(), also run by the destructor, unwatches), and an
+  // 8-byte capture fits inside the std::function, where a weak_ptr would cost a
+  // 32-byte allocation per connection. `self` keeps it alive while it runs.
+  loop_.watch(fd_.get(), loop::kReadable, [this](int events) {
+    auto self = shared_from_this();
+    on_events(events);
   });
 }
 
