@@ -38,6 +38,7 @@ Adapter::~Adapter() {
   io_.on_broadcast = nullptr;
   io_.cluster_connected = true;
   if (read_retry_) loop_.cancel(read_retry_);
+  if (loading_retry_) loop_.cancel(loading_retry_);
   for (auto& pending : in_doubt_)
     if (pending->timer) loop_.cancel(pending->timer);
 }

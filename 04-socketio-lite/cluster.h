@@ -241,6 +241,10 @@ class Adapter {
   // Redis is back; their posters are answered by then, or after kInDoubtMs.
   std::deque<std::shared_ptr<Pending>> in_doubt_;
   static constexpr int64_t kInDoubtMs = 8000;
+  // A Redis that restarted answers LOADING until its data is read back: the posts
+  // in doubt are asked again after this long.
+  loop::TimerId loading_retry_ = 0;
+  static constexpr int64_t kLoadingRetryMs = 200;
 
   // Recovery (off until enable_recovery).
   bool recovery_ = false;

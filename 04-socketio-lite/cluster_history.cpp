@@ -213,11 +213,26 @@ void Adapter::run_post(const std::shared_ptr<Pending>& pending, bool by_text) {
         });
       return;
     }
+    // Redis restarted and is still reading its data back (append-only file): it
+    // ran nothing. A post in doubt stays in doubt and is asked again shortly (its
+    // poster's kInDoubtMs still bounds the wait); a new post is refused as one
+    // made while cut off.
+    if (r.is_error() && r.str.rfind("LOADING", 0) == 0 && pending->args.back() != "post") {
+      logs::warn("cluster: redis is loading its data (LOADING); a post in doubt is"
+                 " asked again in %lld ms", (long long)kLoadingRetryMs);
+      in_doubt_.push_back(pending);
+      if (!loading_retry_)
+        loading_retry_ = loop_.after(kLoadingRetryMs, [this] {
+          loading_retry_ = 0;
+          if (commands_.connected()) resolve_in_doubt();
+        });
+      return;
+    }
     if (pending->timer) loop_.cancel(pending->timer);
     pending->timer = 0;
     if (r.is_error()) {
       logs::warn("cluster: post refused by redis: %s", r.str.c_str());
-      p.error = r.str == "ERR not connected"
+      p.error = r.str == "ERR not connected" || r.str.rfind("LOADING", 0) == 0
                     ? "cluster: cut off from redis, not sent; try again"
                     : "cluster: redis refused the post: " + r.str;
       if (pending->done) pending->done(p);
