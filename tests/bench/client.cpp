@@ -24,7 +24,8 @@ std::shared_ptr<net::Connection> Client::connect(net::Connection::InputHandler o
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
-  sin.sin_port = htons(static_cast<uint16_t>(env_.port));
+  int port = env_.port2 != 0 && index_ % 2 == 1 ? env_.port2 : env_.port;
+  sin.sin_port = htons(static_cast<uint16_t>(port));
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   // Non-blocking: EINPROGRESS is the usual answer. Bytes sent before the
   // handshake completes wait in the Connection until the socket is writable.

@@ -36,6 +36,7 @@ struct Env {
   loop::Loop& loop;
   Sink& sink;
   int port = 0;
+  int port2 = 0;  // if set, odd-numbered clients connect here instead
   std::string user = "bench";
   bool join_room = true;  // Socket.IO: join "general" (off for the idle test)
 };
@@ -54,8 +55,9 @@ class Client {
   bool dead() const { return dead_; }
 
  protected:
-  // A non-blocking TCP connection to 127.0.0.1:port, wrapped in a Connection
-  // whose input goes to on_input; null (and failed()) if the socket call fails.
+  // A non-blocking TCP connection to 127.0.0.1:port (port2 for an odd index if
+  // set), wrapped in a Connection whose input goes to on_input; null (and
+  // failed()) if the socket call fails.
   std::shared_ptr<net::Connection> connect(net::Connection::InputHandler on_input);
   void fail(const std::string& why);
 

@@ -18,7 +18,8 @@
 // Phases: connect (at most --connect-batch handshakes in flight at once, so the
 // listen backlog never overflows), --warmup ms of posting that is not counted,
 // --duration ms that is, then the report. The server's RSS and CPU come from
-// /proc/PID (--pid).
+// /proc/PID (--pid). With --port2 (two nodes of a cluster, no front before them)
+// the odd-numbered clients, posters among them, connect to the second port.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ namespace {
 struct Options {
   std::string proto = "ws";
   int64_t port = 0;
+  int64_t port2 = 0;
   int64_t pid = 0;
   int64_t clients = 1;
   int64_t posters = 1;
@@ -65,6 +67,7 @@ class Driver : public Sink {
  public:
   Driver(loop::Loop& loop, Options o) : loop_(loop), o_(std::move(o)), env_{loop, *this} {
     env_.port = static_cast<int>(o_.port);
+    env_.port2 = static_cast<int>(o_.port2);
     env_.join_room = o_.mode != "idle";
     outstanding_.assign(static_cast<size_t>(o_.posters), 0);
     seq_.assign(static_cast<size_t>(o_.posters), 0);
@@ -296,6 +299,8 @@ int main(int argc, char** argv) {
   flags::Flags f("loadgen", "Load for the lessons' chat servers; prints one JSON line.");
   f.add("--proto", &o.proto, "poll (01), h2 (02), ws (03) or sio (04)");
   f.add("--port", &o.port, "the server's port on 127.0.0.1");
+  f.add("--port2", &o.port2,
+        "a second server's port: odd-numbered clients connect there (0: none)");
   f.add("--pid", &o.pid, "the server's process id, for its RSS and CPU (0: none)");
   f.add("--mode", &o.mode, "fanout (post and measure) or idle (memory per connection)");
   f.add("--clients", &o.clients, "connections to open");

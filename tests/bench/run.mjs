@@ -632,32 +632,45 @@ async function durability(lesson) {
     value(results.off, (r) => r.p99_us / 1000), 'lower'));
 }
 
-// Lesson 04 as a cluster: two nodes on one redis-server behind HAProxy (the
-// committed 04-socketio-lite/cluster/haproxy.cfg, on free ports), the fanout
-// scenario through the front; then the same with two Node socket.io 4.8 nodes
-// with @socket.io/redis-streams-adapter 0.3.1 (tests/peers/socketio_cluster.mjs).
-// Both keep the rooms' history in Redis. Only delivered/s and p99: the CPU and
-// memory loadgen reads are one process's, and here there are four.
-async function cluster(lesson) {
+// Lesson 04 as a cluster: two nodes on one redis-server, the fanout scenario
+// (1) through HAProxy (the committed 04-socketio-lite/cluster/haproxy.cfg, on free
+// ports), as make lesson-4-cluster runs it, and (2) with no front, loadgen's
+// odd-numbered clients on node b (--port2), so the row measures the nodes and not
+// the proxy; then both again with two Node socket.io 4.8 nodes with
+// @socket.io/redis-streams-adapter 0.3.1 (tests/peers/socketio_cluster.mjs). Both
+// keep the rooms' history in Redis. loadgen reads one process's CPU, so each
+// process's share of a core over the run (connect, warm-up, measure) is read here
+// from /proc/PID/stat: the log line and results.json hold it.
+function cpuTicks(pid) {
+  try {
+    // Fields after the ")" that ends the command name: utime is the 12th, stime 13th.
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop().trim().split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+async function clusterRun(lesson, start, direct) {
   const fanout = scenarios.find((s) => s.id === 'fanout');
-  const node = (redis, name) => [path.join(build, `lesson-${lesson.n}`),
-    ['--port', '0', '--data', 'none', '--redis', redis, '--node', name]];
-  const peer = (redis) => [process.execPath,
-    [path.join(root, 'tests/peers/socketio_cluster.mjs'), '--port', '0', '--redis', redis]];
-  const results = {};
-  for (const [side, start] of [['ours', node], ['node', peer]]) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-cluster-'));
-    const procs = [];
-    try {
-      const redisPort = await freePort();
-      const redisProc = spawn('redis-server', ['--port', redisPort, '--bind', '127.0.0.1',
-        '--dir', dir, '--appendonly', 'yes', '--save', ''].map(String), { stdio: 'ignore' });
-      procs.push({ proc: redisProc });
-      await waitForPort(redisPort);
-      const a = await startServer(...start(`127.0.0.1:${redisPort}`, 'a'));
-      procs.push(a);
-      const b = await startServer(...start(`127.0.0.1:${redisPort}`, 'b'));
-      procs.push(b);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-cluster-'));
+  const procs = [];
+  let result;
+  try {
+    const redisPort = await freePort();
+    const redisProc = spawn('redis-server', ['--port', redisPort, '--bind', '127.0.0.1',
+      '--dir', dir, '--appendonly', 'yes', '--save', ''].map(String), { stdio: 'ignore' });
+    procs.push({ name: 'redis', proc: redisProc });
+    await waitForPort(redisPort);
+    const a = await startServer(...start(`127.0.0.1:${redisPort}`, 'a'));
+    procs.push({ name: 'a', ...a });
+    const b = await startServer(...start(`127.0.0.1:${redisPort}`, 'b'));
+    procs.push({ name: 'b', ...b });
+    let target = { port: a.port, proc: a.proc };
+    let args = fanout.args;
+    if (direct) {
+      args = [...args, '--port2', b.port];
+    } else {
       const frontPort = await freePort();
       const config = path.join(root, '04-socketio-lite/cluster/haproxy.cfg');
       const front = spawn('haproxy', ['-db', '-f', config], {
@@ -665,27 +678,57 @@ async function cluster(lesson) {
         env: { ...process.env, FRONT_PORT: String(frontPort), NODE_A_PORT: String(a.port),
           NODE_B_PORT: String(b.port) },
       });
-      procs.push({ proc: front });
+      procs.push({ name: 'haproxy', proc: front });
       await waitForPort(frontPort);
-      await sleep(300);
-      results[side] = await loadgen({ port: frontPort, proc: a.proc }, lesson.proto, fanout.args);
-    } catch (e) {
-      results[side] = { failed: e.message };
+      target = { port: frontPort, proc: a.proc };
     }
-    for (const p of procs.reverse()) await stopServer(p);
-    fs.rmSync(dir, { recursive: true, force: true });
-    log(`${lesson.name} cluster ${side}:`, JSON.stringify(results[side]));
+    await sleep(300);
+    const before = procs.map((p) => cpuTicks(p.proc.pid));
+    const t0 = Date.now();
+    result = await loadgen(target, lesson.proto, args);
+    const wall = (Date.now() - t0) / 1000;
+    const hz = 100;  // USER_HZ, the unit of /proc/PID/stat's times on Linux
+    result.cpu_pct = Object.fromEntries(procs.map((p, i) =>
+      [p.name, Math.round(((cpuTicks(p.proc.pid) - before[i]) / hz / wall) * 1000) / 10]));
+  } catch (e) {
+    result = { failed: e.message };
+  }
+  for (const p of procs.reverse()) await stopServer(p);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+async function cluster(lesson) {
+  const node = (redis, name) => [path.join(build, `lesson-${lesson.n}`),
+    ['--port', '0', '--data', 'none', '--redis', redis, '--node', name]];
+  const peer = (redis) => [process.execPath,
+    [path.join(root, 'tests/peers/socketio_cluster.mjs'), '--port', '0', '--redis', redis]];
+  const results = {};
+  for (const [front, direct] of [['haproxy', false], ['direct', true]]) {
+    results[front] = {};
+    for (const [side, start] of [['ours', node], ['node', peer]]) {
+      results[front][side] = await clusterRun(lesson, start, direct);
+      log(`${lesson.name} cluster ${front} ${side}:`, JSON.stringify(results[front][side]));
+    }
   }
   raw.lessons[lesson.n] ??= {};
   raw.lessons[lesson.n].cluster = results;
   const value = (r, f) => (r && !r.failed ? f(r) : undefined);
-  const title = `${lesson.name}, 2 nodes on Redis behind HAProxy, vs 2 socket.io 4.8 nodes ` +
-    'with redis-streams-adapter 0.3.1: 1,000 clients, 10 posters flat out';
-  rows.push(row(`${title}: delivered msg/s`, value(results.ours, (r) => r.delivered_per_s),
-    value(results.node, (r) => r.delivered_per_s), 'higher', describe(results.ours)) +
-    (results.node?.failed || results.node?.errors ? ` <!-- node${describe(results.node)} -->` : ''));
-  rows.push(row(`${title}: p99 latency (ms)`, value(results.ours, (r) => r.p99_us / 1000),
-    value(results.node, (r) => r.p99_us / 1000), 'lower'));
+  const titles = {
+    haproxy: `${lesson.name}, 2 nodes on Redis behind HAProxy, vs 2 socket.io 4.8 nodes ` +
+      'with redis-streams-adapter 0.3.1: 1,000 clients, 10 posters flat out',
+    direct: `${lesson.name}, 2 nodes on Redis with no front (half the clients on each), ` +
+      'vs 2 socket.io 4.8 nodes with redis-streams-adapter 0.3.1: 1,000 clients, ' +
+      '10 posters flat out',
+  };
+  for (const front of ['haproxy', 'direct']) {
+    const { ours, node: theirs } = results[front];
+    rows.push(row(`${titles[front]}: delivered msg/s`, value(ours, (r) => r.delivered_per_s),
+      value(theirs, (r) => r.delivered_per_s), 'higher', describe(ours)) +
+      (theirs?.failed || theirs?.errors ? ` <!-- node${describe(theirs)} -->` : ''));
+    rows.push(row(`${titles[front]}: p99 latency (ms)`, value(ours, (r) => r.p99_us / 1000),
+      value(theirs, (r) => r.p99_us / 1000), 'lower'));
+  }
 }
 
 async function main() {
