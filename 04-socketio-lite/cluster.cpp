@@ -39,6 +39,7 @@ Adapter::~Adapter() {
   io_.cluster_connected = true;
   if (read_retry_) loop_.cancel(read_retry_);
   if (loading_retry_) loop_.cancel(loading_retry_);
+  if (presence_timer_) loop_.cancel(presence_timer_);
   for (auto& pending : in_doubt_)
     if (pending->timer) loop_.cancel(pending->timer);
 }
@@ -74,6 +75,7 @@ void Adapter::start() {
   commands_.start();
   reader_.start();
   subscriber_.start();
+  presence_timer_ = loop_.after(kPresenceRefreshMs, [this] { presence_tick(); });
 }
 
 // XADD socket.io MAXLEN ~ 10000 * uid <uid> nsp <nsp> type 3 data <data>: "*" lets

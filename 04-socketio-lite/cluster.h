@@ -174,6 +174,14 @@ class Adapter {
     return options_.channel_prefix + "#" + options_.namespaces.front() + "#" + uid_ + "#";
   }
 
+  // Who is online, cluster-wide (cluster_presence.cpp): this node's users in a
+  // room go to the other nodes whenever they change (and every 5 s); theirs
+  // are kept as they sent them, per node, until 12 s after a node's last word.
+  void share_presence(const std::string& room, const std::set<std::string>& users);
+  std::set<std::string> remote_users(const std::string& room) const;
+  std::function<void(const std::string& room)> on_presence;  // another node's changed
+  std::function<bool(const std::string& room)> presence_room;  // a room of the chat's
+
  private:
   friend class RedisSessionStore;
   friend class StreamReplayLog;
@@ -215,6 +223,12 @@ class Adapter {
   void resolve_in_doubt();
   void subscribe();
   void on_request(const std::string& payload);
+  // io.serverSideEmit(...packet): PUBLISH on socket.io#/#, no ack asked.
+  void server_side_emit(json::Array packet);
+  void publish_presence(const std::string& room, const std::set<std::string>& users);
+  void ask_presence();
+  void presence_tick();
+  bool on_presence_packet(const std::string& from, const json::Value& packet);
   void respond(const std::string& nsp, const std::string& requester, MessageType type,
                json::Value data);
 
@@ -254,6 +268,20 @@ class Adapter {
   // an entry that is not one (its id is still an offset a client may hold).
   std::map<StreamId, std::optional<sio::Replayable>> read_;
   std::string read_from_;  // the entry reading started after: an offset too
+
+  // Presence (cluster_presence.cpp).
+  struct Presence {
+    std::set<std::string> users;
+    int64_t seen_ms = 0;  // loop::Loop::now_ms() when the node last sent it
+  };
+  std::map<std::string, std::set<std::string>> own_presence_;  // room → users here
+  // room → the other nodes' uids → their lists
+  std::map<std::string, std::map<std::string, Presence>> remote_presence_;
+  loop::TimerId presence_timer_ = 0;
+  static constexpr int64_t kPresenceRefreshMs = 5000;
+  static constexpr int64_t kPresenceExpiryMs = 12000;  // over two refreshes missed
+  static constexpr size_t kMaxPresenceUsers = 10000;  // in one node's list for a room
+  static constexpr size_t kMaxPresenceNodes = 64;  // lists kept per room
 };
 
 }  // namespace cluster

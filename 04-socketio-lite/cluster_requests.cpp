@@ -13,7 +13,12 @@ namespace cluster {
 
 void Adapter::subscribe() {
   for (const auto& nsp : options_.namespaces) {
-    subscriber_.command({"SUBSCRIBE", options_.channel_prefix + "#" + nsp + "#"});
+    // Once subscribed, the others' presence lists can reach us: ask for them.
+    subscriber_.command(
+        {"SUBSCRIBE", options_.channel_prefix + "#" + nsp + "#"},
+        [this, first = nsp == options_.namespaces.front()](const redis::Reply& r) {
+          if (first && !r.is_error()) ask_presence();
+        });
     // The responses channel, as a Node member has: nobody answers us there (we
     // ask nothing), but PUBSUB NUMSUB on it says this node is alive, for
     // recovery's check of a pid held here (cluster_recovery.cpp).
@@ -73,10 +78,14 @@ void Adapter::on_request(const std::string& payload) {
                      json::Value(json::Object{{"requestId", *request_id},
                                               {"sockets", std::move(sockets)}}));
     }
-    // serverSideEmit() with an ack: this server has no server-side handlers, so
-    // its one answer is null (without an ack nothing is expected).
+    // serverSideEmit(): the chat's presence lists (cluster_presence.cpp), or, with
+    // an ack, one this server has no handler for: its one answer is null.
     case MessageType::server_side_emit:
-      if (!request_id) return;
+      if (!request_id) {
+        if (const json::Value* packet = d.find("packet"))
+          on_presence_packet(from, *packet);
+        return;
+      }
       return respond(nsp->name(), from, MessageType::server_side_emit_response,
                      json::Value(json::Object{{"requestId", *request_id},
                                               {"packet", json::Value()}}));

@@ -86,6 +86,9 @@ class BroadcastOperator {
   BroadcastOperator except(const std::string& room) const;
   // socket.io's .volatile: never replayed by connection state recovery (no offset).
   BroadcastOperator volatile_() const;
+  // socket.io's .local: this node's sockets only, never handed to the cluster
+  // (and so, as with socket.io's cluster adapters, never given an offset).
+  BroadcastOperator local_() const;
   void emit(const std::string& event, const Args& args = {}) const;
   // The recipients, as emit() would reach them.
   std::vector<std::shared_ptr<Socket>> sockets() const;
@@ -94,6 +97,7 @@ class BroadcastOperator {
   Namespace* nsp_;
   std::set<std::string> rooms_, except_;
   bool is_volatile_ = false;
+  bool is_local_ = false;
 };
 
 class Socket : public std::enable_shared_from_this<Socket> {

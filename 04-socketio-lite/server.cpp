@@ -113,7 +113,8 @@ class SocketIoChat {
 
   void handle(const std::shared_ptr<http::Exchange>& ex);
   // --redis: the history is the cluster's, in Redis (cluster_history.cpp).
-  void share_history(cluster::Adapter* adapter) { shared_ = adapter; }
+  // And the online lists are the cluster's (cluster_presence.cpp).
+  void share_history(cluster::Adapter* adapter);
   void shutdown(std::function<void()> done);
 
  private:
@@ -124,6 +125,8 @@ class SocketIoChat {
   void get_messages(sio::Socket& socket, const sio::Args& args, const sio::Ack& ack);
   void send_message(sio::Socket& socket, const sio::Args& args, const sio::Ack& ack);
   void announce_online(const std::string& room);
+  void tell_online(const std::string& room, std::set<std::string> users);
+  std::set<std::string> online_here(const std::string& room);
   chat::Room* find_room(const std::string& name);
 
   Options options_;
@@ -396,14 +399,39 @@ void SocketIoChat::send_message(sio::Socket& socket, const sio::Args& args,
   });
 }
 
-// 2["online",{"room":"general","users":["ada","bob"]}] to everyone in the room.
-void SocketIoChat::announce_online(const std::string& room) {
-  std::set<std::string> users;  // sorted, and one entry for a user with two tabs
+void SocketIoChat::share_history(cluster::Adapter* adapter) {
+  shared_ = adapter;
+  adapter->presence_room = [this](const std::string& room) { return find_room(room); };
+  // Another node's users in the room changed: this node's sockets there hear it.
+  adapter->on_presence = [this](const std::string& room) {
+    tell_online(room, online_here(room));
+  };
+}
+
+// The users of this node's sockets in the room: sorted, and one entry for a user
+// with two tabs.
+std::set<std::string> SocketIoChat::online_here(const std::string& room) {
+  std::set<std::string> users;
   for (const auto& socket : io_.to(room).sockets())
     users.insert(socket->data.find("user")->as_string());
-  if (users.empty()) return;  // nobody left to tell
+  return users;
+}
+
+// The room's users changed here: the room hears who is in it. With --redis the
+// other nodes hear this node's list and tell their own sockets.
+void SocketIoChat::announce_online(const std::string& room) {
+  std::set<std::string> users = online_here(room);
+  if (shared_) shared_->share_presence(room, users);
+  tell_online(room, std::move(users));
+}
+
+// 2["online",{"room":"general","users":["ada","bob"]}] to this node's sockets in
+// the room: local, as every node tells its own, with the other nodes' users added.
+void SocketIoChat::tell_online(const std::string& room, std::set<std::string> users) {
+  if (users.empty()) return;  // nobody here to tell
+  if (shared_) users.merge(shared_->remote_users(room));
   json::Array list(users.begin(), users.end());
-  io_.to(room).volatile_().emit(
+  io_.to(room).local_().volatile_().emit(
       "online",
       sio::Args{json::Value(json::Object{{"room", room}, {"users", std::move(list)}})});
 }

@@ -65,6 +65,12 @@ BroadcastOperator BroadcastOperator::volatile_() const {
   return b;
 }
 
+BroadcastOperator BroadcastOperator::local_() const {
+  BroadcastOperator b = *this;
+  b.is_local_ = true;
+  return b;
+}
+
 // The reference's fetchSockets(), without the promise: everything is local here.
 std::vector<std::shared_ptr<Socket>> BroadcastOperator::sockets() const {
   std::vector<std::shared_ptr<Socket>> out;
@@ -82,11 +88,12 @@ void BroadcastOperator::emit(const std::string& event, const Args& args) const {
   // Connection state recovery: a replayable packet goes through Recovery::emit,
   // which stores it and sends it with its offset as the last argument.
   if (Recovery* recovery = nsp_->server_.recovery;
-      recovery && !is_volatile_ && p.type == Type::event)
+      recovery && !is_volatile_ && !is_local_ && p.type == Type::event)
     return recovery->emit(*nsp_, p, rooms_, except_);
   nsp_->broadcast_encoded(p, rooms_, except_, "");
   // With --redis, the other nodes deliver it to their sockets too (cluster.cpp).
-  if (nsp_->server_.on_broadcast) nsp_->server_.on_broadcast(*nsp_, p, rooms_, except_);
+  if (nsp_->server_.on_broadcast && !is_local_)
+    nsp_->server_.on_broadcast(*nsp_, p, rooms_, except_);
 }
 
 // What a broadcast costs per recipient, and what this saves: the packet is

@@ -49,9 +49,13 @@ describe('lesson 04 cluster: our nodes and a Node socket.io node on one Redis', 
   test('--trace shows RESP as it crosses the wire', T, async () => {
     const ada = await member(a.url, 'ada', 'general');
     await post(ada, 'traced');
-    // *14: XADD socket.io MAXLEN ~ 10000 * and four field-value pairs.
-    await a.waitFor(/^redis → \*14\\r\\n\$4\\r\\nXADD\\r\\n\$9\\r\\nsocket\.io\\r\\n/);
-    await a.waitFor(/^redis ← \$\d+\\r\\n\d+-\d+\\r\\n$/);  // the entry's id
+    // ada's presence: PUBLISH socket.io#/# and msgpack {type: 9, data: {packet:
+    // ["chat:presence", "general", ["ada"]]}, ...} (cluster_presence.cpp).
+    await a.waitFor(
+      /^redis → \*3\\r\\n\$7\\r\\nPUBLISH\\r\\n\$12\\r\\nsocket\.io#\/#\\r\\n\$\d+\\r\\n\\x84\\xa4type\\x09.*chat:presence\\xa7general\\x91\\xa3ada\\xa3uid/);
+    // The post: EVALSHA <sha1> 3 chat:history:general chat:cid:general: socket.io ...
+    await a.waitFor(
+      /^redis → \*18\\r\\n\$7\\r\\nEVALSHA\\r\\n\$40\\r\\n[0-9a-f]{40}\\r\\n\$1\\r\\n3\\r\\n\$20\\r\\nchat:history:general/);
     await a.waitFor(/^redis xread → \*8\\r\\n\$5\\r\\nXREAD\\r\\n\$5\\r\\nBLOCK/);
   });
 

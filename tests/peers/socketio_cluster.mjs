@@ -8,7 +8,9 @@
 // Extra, for the tests: "peer:fetch" acks the ids fetchSockets() finds in the
 // whole cluster, "peer:emit" the replies to serverSideEmitWithAck("ping"), and
 // "peer:say" broadcasts a "note" with an except room, "peer:blob" a "blob" with
-// binary, all through the adapter.
+// binary, all through the adapter; "peer:presence" acks the online lists this
+// member heard from our nodes (server-side emits "chat:presence", room, users;
+// 04-socketio-lite/cluster_presence.cpp), and "peer:announce" sends one itself.
 import http from 'node:http';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
@@ -37,6 +39,12 @@ io.use((socket, next) => {
   if (error) return next(Object.assign(new Error(error), { data: { field: 'user' } }));
   socket.data.user = user;
   next();
+});
+
+// The last "chat:presence" list heard for each room, from whichever node.
+const heard = {};
+io.on('chat:presence', (room, users) => {
+  heard[room] = users;
 });
 
 io.on('connection', (socket) => {
@@ -77,6 +85,12 @@ io.on('connection', (socket) => {
   // A broadcast with binary: the adapter writes it as base64 of msgpack.
   socket.on('peer:blob', ({ room, bytes }, ack) => {
     io.to(room).emit('blob', 'caption', Buffer.from(bytes));
+    ack?.({});
+  });
+  socket.on('peer:presence', (ack) => ack?.(heard));
+  // {room, users}: whatever the test asks for, a bad list too.
+  socket.on('peer:announce', ({ room, users }, ack) => {
+    io.serverSideEmit('chat:presence', room, users);
     ack?.({});
   });
   socket.on('peer:emit', async (ack) => {
