@@ -70,7 +70,7 @@ void Adapter::start() {
     // ["message", channel, payload]
     if (r.type == redis::Type::array && r.elements.size() == 3 &&
         r.elements[2].type == redis::Type::bulk)
-      on_request(r.elements[2].str);
+      receive_message(r.elements[2].str);
   };
   commands_.start();
   reader_.start();
@@ -258,12 +258,16 @@ void Adapter::on_entries(const redis::Reply& r) {
         else if (name == "data")
           e.data = value;
       }
-      // Offsets move on past every entry, delivered or not.
-      last_id_ = item.elements[0].str;
-      if (recovery_) remember(last_id_, e);
-      on_entry(last_id_, e);
+      receive_entry(item.elements[0].str, e);
     }
   }
+}
+
+void Adapter::receive_entry(const std::string& id, const Entry& e) {
+  // Offsets move on past every entry, delivered or not.
+  last_id_ = id;
+  if (recovery_) remember(last_id_, e);
+  on_entry(last_id_, e);
 }
 
 void Adapter::on_entry(const std::string& id, const Entry& e) {

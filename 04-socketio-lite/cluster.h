@@ -174,6 +174,12 @@ class Adapter {
     return options_.channel_prefix + "#" + options_.namespaces.front() + "#" + uid_ + "#";
   }
 
+  // What Redis sends, handed in: a pub/sub message's payload, and one stream
+  // entry as XREAD returns it. The replies' handlers call these, and so does
+  // tests/fuzz/lesson4_cluster.cpp, with no Redis at all.
+  void receive_message(const std::string& payload) { on_request(payload); }
+  void receive_entry(const std::string& id, const Entry& entry);
+
   // Who is online, cluster-wide (cluster_presence.cpp): this node's users in a
   // room go to the other nodes whenever they change (and every 5 s); theirs
   // are kept as they sent them, per node, until 12 s after a node's last word.
