@@ -232,11 +232,14 @@ class Adapter {
   // io.serverSideEmit(...packet): PUBLISH on socket.io#/#, no ack asked.
   void server_side_emit(json::Array packet);
   void publish_presence(const std::string& room, const std::set<std::string>& users);
+  void publish_all_presence();
   void ask_presence();
   void presence_tick();
   bool on_presence_packet(const std::string& from, const json::Value& packet);
   void respond(const std::string& nsp, const std::string& requester, MessageType type,
                json::Value data);
+  void publish_message(const std::string& channel, const std::string& nsp,
+                       MessageType type, json::Value data);
 
   loop::Loop& loop_;
   sio::Server& io_;

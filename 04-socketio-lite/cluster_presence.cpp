@@ -14,7 +14,6 @@
 #include "cluster.h"
 
 #include "common/log.h"
-#include "msgpack.h"
 
 namespace cluster {
 
@@ -46,13 +45,9 @@ std::set<std::string> Adapter::remote_users(const std::string& room) const {
 void Adapter::server_side_emit(json::Array packet) {
   if (!commands_.connected()) return;  // the refresh sends it again
   const std::string& nsp = options_.namespaces.front();
-  json::Value message(json::Object{
-      {"type", static_cast<int>(MessageType::server_side_emit)},
-      {"data", json::Value(json::Object{{"packet", json::Value(std::move(packet))}})},
-      {"uid", uid_},
-      {"nsp", nsp}});
-  commands_.command(
-      {"PUBLISH", options_.channel_prefix + "#" + nsp + "#", msgpack::encode(message)});
+  publish_message(options_.channel_prefix + "#" + nsp + "#", nsp,
+                  MessageType::server_side_emit,
+                  json::Value(json::Object{{"packet", json::Value(std::move(packet))}}));
 }
 
 void Adapter::publish_presence(const std::string& room,
@@ -61,18 +56,22 @@ void Adapter::publish_presence(const std::string& room,
       json::Array{json::Value(kPresence), json::Value(room), string_array(users)});
 }
 
+// Every list of ours again: asked for, subscribed again, or the refresh.
+void Adapter::publish_all_presence() {
+  for (const auto& [room, users] : own_presence_)
+    publish_presence(room, users);
+}
+
 // Subscribed (again): the others' lists may have been missed, and ours forgotten.
 void Adapter::ask_presence() {
   server_side_emit(json::Array{json::Value(kPresenceAsk)});
-  for (const auto& [room, users] : own_presence_)
-    publish_presence(room, users);
+  publish_all_presence();
 }
 
 // Every kPresenceRefreshMs: ours again, and the lists of nodes gone quiet dropped.
 void Adapter::presence_tick() {
   presence_timer_ = loop_.after(kPresenceRefreshMs, [this] { presence_tick(); });
-  for (const auto& [room, users] : own_presence_)
-    publish_presence(room, users);
+  publish_all_presence();
   int64_t now = loop::Loop::now_ms();
   for (auto room = remote_presence_.begin(); room != remote_presence_.end();) {
     bool changed = false;
@@ -102,8 +101,7 @@ bool Adapter::on_presence_packet(const std::string& from, const json::Value& pac
   const json::Array& args = packet.as_array();
   const std::string& event = args[0].as_string();
   if (event == kPresenceAsk) {
-    for (const auto& [room, users] : own_presence_)
-      publish_presence(room, users);
+    publish_all_presence();
     return true;
   }
   if (event != kPresence) return false;

@@ -102,16 +102,22 @@ void Adapter::on_request(const std::string& payload) {
   }
 }
 
-// PUBLISH socket.io#<nsp>#<requester uid># with msgpack {type, data, uid, nsp}.
-void Adapter::respond(const std::string& nsp, const std::string& requester,
-                      MessageType type, json::Value data) {
+// PUBLISH <channel> with msgpack {type, data, uid, nsp}, as ClusterAdapter
+// publishes: an answer on socket.io#<nsp>#<requester uid>#, a server-side emit
+// on socket.io#<nsp># (cluster_presence.cpp).
+void Adapter::publish_message(const std::string& channel, const std::string& nsp,
+                              MessageType type, json::Value data) {
   json::Value message(json::Object{{"type", static_cast<int>(type)},
                                    {"data", std::move(data)},
                                    {"uid", uid_},
                                    {"nsp", nsp}});
-  commands_.command({"PUBLISH",
-                     options_.channel_prefix + "#" + nsp + "#" + requester + "#",
-                     msgpack::encode(message)});
+  commands_.command({"PUBLISH", channel, msgpack::encode(message)});
+}
+
+void Adapter::respond(const std::string& nsp, const std::string& requester,
+                      MessageType type, json::Value data) {
+  publish_message(options_.channel_prefix + "#" + nsp + "#" + requester + "#", nsp, type,
+                  std::move(data));
 }
 
 }  // namespace cluster
